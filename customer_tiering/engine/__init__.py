@@ -1,0 +1,10 @@
+"""Pure business rules of ``customer_tiering`` (no Odoo, stdlib only).
+
+The package is importable both as ``odoo.addons.customer_tiering.engine`` and,
+for the plain pytest suite, as a standalone package; it therefore only uses
+relative imports.
+"""
+
+from . import cadence, health, tiering
+
+__all__ = ["cadence", "health", "tiering"]

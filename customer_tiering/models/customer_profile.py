@@ -1,0 +1,665 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Per customer and company tiering state, and the refresh that maintains it.
+
+The profile is a narrow table (one row per commercial partner and company):
+metrics, computed and carried tier, pending downgrade, override.  Rewriting it
+in bulk is cheap; the wide ``res_partner`` table only receives the few values
+that users filter and group on (``customer_tier_id``...), and only when they
+change.
+"""
+
+import logging
+import threading
+import time
+from collections import defaultdict
+
+from dateutil.relativedelta import relativedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from ..engine import tiering
+
+_logger = logging.getLogger(__name__)
+
+CAUSES = [
+    ("initial", "First evaluation"),
+    ("computed_up", "Computed upgrade"),
+    ("computed_down", "Computed downgrade"),
+    ("override_set", "Override set"),
+    ("override_ended", "Override ended"),
+    ("config", "Configuration change"),
+]
+
+# Metric columns written by the refresh, in the order of the VALUES rows.
+METRIC_COLUMNS = (
+    ("revenue", "numeric"),
+    ("revenue_prev", "numeric"),
+    ("growth", "numeric"),
+    ("order_count", "int4"),
+    ("order_count_prev", "int4"),
+    ("lifetime_revenue", "numeric"),
+    ("last_order_date", "date"),
+    ("computed_tier_id", "int4"),
+    ("tier_id", "int4"),
+    ("pending_downgrade_since", "date"),
+    ("override_active", "bool"),
+)
+
+
+OVERRIDE_FIELDS = (
+    "override_tier_id",
+    "override_reason",
+    "override_until",
+    "override_user_id",
+    "override_date",
+)
+
+
+class CustomerProfile(models.Model):
+    _name = "customer.profile"
+    _description = "Customer Tiering Profile"
+    _order = "company_id, partner_id"
+    _rec_name = "partner_id"
+    _check_company_auto = True
+
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        domain="[('is_company', '=', True)]",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, ondelete="cascade"
+    )
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    tier_id = fields.Many2one(
+        "customer.tier",
+        index=True,
+        ondelete="restrict",
+        help="The tier the customer carries: computed, or set by an override.",
+    )
+    tier_color = fields.Integer(related="tier_id.color")
+    computed_tier_id = fields.Many2one(
+        "customer.tier",
+        ondelete="set null",
+        help="The tier the customer's figures qualify for today.",
+    )
+    pending_downgrade_since = fields.Date(
+        help="The customer's figures have been below its tier since this date; "
+        "it drops a tier when the grace period is over.",
+    )
+    override_tier_id = fields.Many2one("customer.tier", ondelete="set null")
+    override_reason = fields.Text()
+    override_until = fields.Date(
+        string="Override Ends", help="Leave empty for an override without end."
+    )
+    override_user_id = fields.Many2one("res.users", string="Overridden By")
+    override_date = fields.Datetime(string="Overridden On")
+    override_active = fields.Boolean(string="Overridden", index=True)
+    revenue = fields.Monetary(help="Revenue over the trailing window.")
+    revenue_prev = fields.Monetary(
+        string="Previous Revenue", help="Revenue over the window before."
+    )
+    growth = fields.Float(
+        string="Growth (%)",
+        help="Revenue growth against the window before; empty when the customer "
+        "had no revenue then.",
+    )
+    order_count = fields.Integer(
+        string="Recent Orders", help="Orders in the order-frequency window."
+    )
+    order_count_prev = fields.Integer(
+        string="Orders Before", help="Orders in the frequency window before."
+    )
+    lifetime_revenue = fields.Monetary()
+    last_order_date = fields.Date()
+    strategic = fields.Boolean(related="partner_id.customer_strategic")
+    evaluated_at = fields.Datetime(
+        string="Last Evaluation",
+        help="When the figures and the tier were last refreshed.",
+    )
+    refresh_run = fields.Integer(
+        index=True,
+        help="The company's full-refresh run that last evaluated this profile.",
+    )
+    history_ids = fields.One2many(
+        "customer.tier.history", "profile_id", string="Tier History"
+    )
+
+    _sql_constraints = [
+        (
+            "partner_company_uniq",
+            "UNIQUE(partner_id, company_id)",
+            "A customer has one tiering profile per company.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------
+    # Refresh entry points
+    # ------------------------------------------------------------------
+    @api.model
+    def _refresh_partners(self, partners, companies=None, today=None, cause=None):
+        """Re-evaluate ``partners`` (any contacts: their companies are used).
+
+        Used by the sales-order hooks and by the override wizard: one aggregate
+        for these customers only, in the current transaction.
+        """
+        commercial = partners.commercial_partner_id
+        if not commercial:
+            return self.browse()
+        profiles = self.browse()
+        for company in companies or self.env.company:
+            ids = self._ensure_profiles(commercial.ids, company)
+            profiles |= self.browse(ids)._refresh(today=today, cause=cause)
+        return profiles
+
+    def _refresh(self, today=None, cause=None, run=None):
+        """Re-evaluate these profiles (all of one company) and store the results.
+
+        One SQL aggregate for the metrics, the pure engine for the decisions,
+        one bulk UPDATE for the profiles; history rows, chatter notes and
+        partner fields only where the carried tier changed.
+        """
+        if not self:
+            return self
+        company = self.company_id
+        company.ensure_one()
+        today = today or fields.Date.context_today(self)
+        rules = (
+            self.env["customer.tier"]
+            .with_company(company)
+            ._check_usable_ladder(company)
+        )
+        metrics = self._fetch_metrics(company, today)
+        grace = company.customer_tiering_grace_days
+        ranks = {rule.tier_id: rule.rank for rule in rules}
+        rows, changes = [], []
+        ended = self.browse()
+        now = fields.Datetime.now()
+        for profile in self:
+            data = metrics.get(profile.partner_id.id, {})
+            m = tiering.Metrics(
+                revenue=data.get("revenue", 0.0),
+                revenue_prev=data.get("revenue_prev", 0.0),
+                orders=data.get("order_count", 0),
+                lifetime=data.get("lifetime_revenue", 0.0),
+                strategic=profile.partner_id.customer_strategic,
+            )
+            computed = tiering.evaluate_tier(rules, m)
+            current = profile.tier_id
+            decision = tiering.decide_tier(
+                computed=computed,
+                current_tier_id=current.id or None,
+                current_rank=ranks.get(current.id, current.rank) if current else None,
+                pending_since=profile.pending_downgrade_since or None,
+                today=today,
+                grace_days=grace,
+                override_tier_id=profile.override_tier_id.id or None,
+                override_rank=profile.override_tier_id.rank or None,
+                override_until=profile.override_until or None,
+            )
+            growth = m.growth
+            rows.append(
+                (
+                    profile.id,
+                    m.revenue,
+                    m.revenue_prev,
+                    None if growth is None else round(growth, 2),
+                    m.orders,
+                    data.get("order_count_prev", 0),
+                    m.lifetime,
+                    data.get("last_order_date"),
+                    computed.tier_id,
+                    decision.tier_id,
+                    decision.pending_since,
+                    decision.override_active,
+                )
+            )
+            if decision.cause:
+                changes.append((profile, current.id, decision, m))
+            if profile.override_tier_id and not decision.override_active:
+                ended |= profile
+        self._write_rows(rows, now, run)
+        self._apply_tier_changes(changes, cause=cause)
+        ended.write(dict.fromkeys(OVERRIDE_FIELDS, False))
+        return self
+
+    def _write_rows(self, rows, now, run=None):
+        """Bulk UPDATE of the profiles' metric columns (one statement)."""
+        if not rows:
+            return
+        names = [name for name, __ in METRIC_COLUMNS]
+        assignments = SQL(", ").join(
+            SQL("%s = v.%s::%s", SQL.identifier(n), SQL.identifier(n), SQL(t))
+            for n, t in METRIC_COLUMNS
+        )
+        values = SQL(", ").join(
+            SQL("(%s)", SQL(", ").join(SQL("%s", value) for value in row))
+            for row in rows
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE customer_profile AS p
+                   SET %(assignments)s,
+                       evaluated_at = %(now)s,
+                       refresh_run = COALESCE(%(run)s, p.refresh_run),
+                       write_date = %(now)s,
+                       write_uid = %(uid)s
+                  FROM (VALUES %(values)s) AS v(id, %(names)s)
+                 WHERE p.id = v.id
+                """,
+                assignments=assignments,
+                now=now,
+                run=run,
+                uid=self.env.uid,
+                values=values,
+                names=SQL(", ").join(SQL.identifier(n) for n in names),
+            )
+        )
+        self.invalidate_model(
+            [*names, "evaluated_at", "refresh_run", "write_date", "write_uid"]
+        )
+
+    def _apply_tier_changes(self, changes, cause=None):
+        """History, chatter and partner fields for the profiles whose tier moved."""
+        if not changes:
+            return
+        company = changes[0][0].company_id
+        history_vals = []
+        by_tier = defaultdict(list)
+        for profile, from_id, decision, m in changes:
+            row_cause = (
+                cause
+                if cause and decision.cause in ("computed_up", "computed_down")
+                else str(decision.cause)
+            )
+            history_vals.append(
+                {
+                    "profile_id": profile.id,
+                    "partner_id": profile.partner_id.id,
+                    "company_id": company.id,
+                    "from_tier_id": from_id or False,
+                    "to_tier_id": decision.tier_id,
+                    "cause": row_cause,
+                    "user_id": self.env.uid,
+                    "revenue": m.revenue,
+                    "growth": m.growth or 0.0,
+                    "order_count": m.orders,
+                    "lifetime_revenue": m.lifetime,
+                    "reason": profile.override_reason
+                    if row_cause == "override_set"
+                    else False,
+                }
+            )
+            by_tier[decision.tier_id].append(profile.partner_id.id)
+        # sudo: history is system-written (users and managers only read it).
+        history = self.env["customer.tier.history"].sudo().create(history_vals)
+        # Partners: one write per target tier, in this company's column only.
+        Partner = self.env["res.partner"].with_company(company)
+        for tier_id, partner_ids in by_tier.items():
+            Partner.browse(partner_ids).sudo().write(  # sudo: the field is
+                # system-maintained; a salesperson confirming an order may not
+                # be allowed to write every partner of the company.
+                {"customer_tier_id": tier_id}
+            )
+        history._post_chatter()
+
+    # ------------------------------------------------------------------
+    # Metrics: one SQL aggregate per batch of customers
+    # ------------------------------------------------------------------
+    @api.model
+    def _metric_windows(self, company, today):
+        window = company.customer_tiering_window_months
+        freq = company.customer_tiering_frequency_months
+        start = today - relativedelta(months=window)
+        freq_start = today - relativedelta(months=freq)
+        return {
+            "end": today + relativedelta(days=1),
+            "start": start,
+            "prev_start": start - relativedelta(months=window),
+            "freq_start": freq_start,
+            "freq_prev_start": freq_start - relativedelta(months=freq),
+        }
+
+    def _fetch_metrics(self, company, today):
+        """Metrics per commercial partner of these profiles, in company currency.
+
+        Returns ``{partner_id: {revenue, revenue_prev, order_count,
+        order_count_prev, lifetime_revenue, last_order_date}}``.
+        """
+        partner_ids = self.mapped("partner_id").ids
+        windows = self._metric_windows(company, today)
+        if company.customer_tiering_basis == "invoice":
+            query = self._metrics_query_invoice(partner_ids, company, windows)
+        else:
+            query = self._metrics_query_sale(partner_ids, company, windows)
+        self.env.flush_all()
+        self.env.cr.execute(query)
+        result = {}
+        missing_rate = []
+        for row in self.env.cr.dictfetchall():
+            if row.pop("missing_rate", 0):
+                missing_rate.append(row["partner_id"])
+            result[row["partner_id"]] = {
+                key: (float(value) if key.endswith("revenue") else value or 0)
+                if key != "last_order_date"
+                else value
+                for key, value in row.items()
+            }
+        if missing_rate:
+            _logger.warning(
+                "customer_tiering: orders without a currency rate were left out "
+                "of the revenue of partners %s (company %s). Set the rates and "
+                "refresh.",
+                missing_rate,
+                company.id,
+            )
+        return result
+
+    @api.model
+    def _metrics_query_sale(self, partner_ids, company, w):
+        amount = SQL("so.amount_untaxed / NULLIF(so.currency_rate, 0)")
+        return SQL(
+            """
+            SELECT p.commercial_partner_id AS partner_id,
+                   COALESCE(SUM(%(amount)s) FILTER (
+                       WHERE so.date_order >= %(start)s AND so.date_order < %(end)s
+                   ), 0) AS revenue,
+                   COALESCE(SUM(%(amount)s) FILTER (
+                       WHERE so.date_order >= %(prev_start)s
+                         AND so.date_order < %(start)s
+                   ), 0) AS revenue_prev,
+                   COUNT(*) FILTER (
+                       WHERE so.date_order >= %(freq_start)s AND so.date_order < %(end)s
+                   ) AS order_count,
+                   COUNT(*) FILTER (
+                       WHERE so.date_order >= %(freq_prev_start)s
+                         AND so.date_order < %(freq_start)s
+                   ) AS order_count_prev,
+                   COALESCE(SUM(%(amount)s) FILTER (
+                       WHERE so.date_order < %(end)s
+                   ), 0) AS lifetime_revenue,
+                   MAX(so.date_order)::date AS last_order_date,
+                   COUNT(*) FILTER (
+                       WHERE COALESCE(so.currency_rate, 0) = 0
+                   ) AS missing_rate
+              FROM sale_order so
+              JOIN res_partner p ON p.id = so.partner_id
+             WHERE so.state = 'sale'
+               AND so.company_id = %(company_id)s
+               AND p.commercial_partner_id = ANY(%(partner_ids)s)
+          GROUP BY p.commercial_partner_id
+            """,
+            amount=amount,
+            company_id=company.id,
+            partner_ids=partner_ids,
+            **w,
+        )
+
+    @api.model
+    def _metrics_query_invoice(self, partner_ids, company, w):
+        # amount_untaxed_signed is in company currency, negative on credit notes.
+        amount = SQL("am.amount_untaxed_signed")
+        is_invoice = SQL("am.move_type = 'out_invoice'")
+        return SQL(
+            """
+            SELECT am.commercial_partner_id AS partner_id,
+                   COALESCE(SUM(%(amount)s) FILTER (
+                       WHERE am.invoice_date >= %(start)s AND am.invoice_date < %(end)s
+                   ), 0) AS revenue,
+                   COALESCE(SUM(%(amount)s) FILTER (
+                       WHERE am.invoice_date >= %(prev_start)s
+                         AND am.invoice_date < %(start)s
+                   ), 0) AS revenue_prev,
+                   COUNT(*) FILTER (
+                       WHERE %(is_invoice)s AND am.invoice_date >= %(freq_start)s
+                         AND am.invoice_date < %(end)s
+                   ) AS order_count,
+                   COUNT(*) FILTER (
+                       WHERE %(is_invoice)s AND am.invoice_date >= %(freq_prev_start)s
+                         AND am.invoice_date < %(freq_start)s
+                   ) AS order_count_prev,
+                   COALESCE(SUM(%(amount)s) FILTER (
+                       WHERE am.invoice_date < %(end)s
+                   ), 0) AS lifetime_revenue,
+                   MAX(am.invoice_date) FILTER (WHERE %(is_invoice)s)
+                       AS last_order_date,
+                   0 AS missing_rate
+              FROM account_move am
+             WHERE am.state = 'posted'
+               AND am.move_type IN ('out_invoice', 'out_refund')
+               AND am.company_id = %(company_id)s
+               AND am.commercial_partner_id = ANY(%(partner_ids)s)
+          GROUP BY am.commercial_partner_id
+            """,
+            amount=amount,
+            is_invoice=is_invoice,
+            company_id=company.id,
+            partner_ids=partner_ids,
+            **w,
+        )
+
+    # ------------------------------------------------------------------
+    # Profiles: created in bulk for every customer with sales
+    # ------------------------------------------------------------------
+    @api.model
+    def _ensure_profiles(self, partner_ids, company):
+        """Ids of the profiles of ``partner_ids`` in ``company``, created if missing."""
+        if not partner_ids:
+            return []
+        self.env.flush_all()
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO customer_profile
+                       (partner_id, company_id, refresh_run, create_uid,
+                        create_date, write_uid, write_date)
+                SELECT id, %(company_id)s, 0, %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM unnest(%(partner_ids)s::int[]) AS id
+                ON CONFLICT (partner_id, company_id) DO NOTHING
+                """,
+                company_id=company.id,
+                uid=self.env.uid,
+                now=now,
+                partner_ids=list(partner_ids),
+            )
+        )
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM customer_profile WHERE company_id = %s "
+                "AND partner_id = ANY(%s) ORDER BY id",
+                company.id,
+                list(partner_ids),
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _create_missing_profiles(self, company):
+        """One INSERT ... SELECT for every commercial partner with sales in
+        ``company`` (according to its revenue basis) that has no profile yet."""
+        self.env.flush_all()
+        if company.customer_tiering_basis == "invoice":
+            source = SQL(
+                """
+                SELECT DISTINCT am.commercial_partner_id AS id
+                  FROM account_move am
+                 WHERE am.state = 'posted'
+                   AND am.move_type IN ('out_invoice', 'out_refund')
+                   AND am.company_id = %s
+                """,
+                company.id,
+            )
+        else:
+            source = SQL(
+                """
+                SELECT DISTINCT p.commercial_partner_id AS id
+                  FROM sale_order so
+                  JOIN res_partner p ON p.id = so.partner_id
+                 WHERE so.state = 'sale' AND so.company_id = %s
+                """,
+                company.id,
+            )
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO customer_profile
+                       (partner_id, company_id, refresh_run, create_uid,
+                        create_date, write_uid, write_date)
+                SELECT src.id, %(company_id)s, 0, %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM (%(source)s) AS src
+                ON CONFLICT (partner_id, company_id) DO NOTHING
+                """,
+                company_id=company.id,
+                uid=self.env.uid,
+                now=now,
+                source=source,
+            )
+        )
+        return self.env.cr.rowcount
+
+    # ------------------------------------------------------------------
+    # Full refresh: the nightly cron, in committed, resumable batches
+    # ------------------------------------------------------------------
+    @api.model
+    def _request_full_refresh(self, reason="manual", companies=None):
+        """Start a new full run (config changed, install, button) and wake the cron."""
+        # sudo: the run marker lives on the company, which sales managers
+        # cannot write; the request itself is already access-checked.
+        companies = (companies or self.env["res.company"].search([])).sudo()
+        companies._customer_tiering_start_run(reason)
+        cron = self.env.ref(
+            "customer_tiering.ir_cron_refresh", raise_if_not_found=False
+        )
+        if cron:
+            cron.sudo()._trigger()
+
+    @api.model
+    def _cron_refresh(self, batch_size=None, time_budget=None, max_batches=None):
+        """Refresh every customer of every company, batch by batch.
+
+        A run starts when none is under way (nightly) or when one was requested
+        (configuration change).  Each batch is committed: a killed run resumes
+        with the profiles not yet evaluated since the run started.
+        """
+        params = self.env["ir.config_parameter"].sudo()
+        batch_size = batch_size or int(
+            params.get_param("customer_tiering.refresh_batch_size", 1000)
+        )
+        time_budget = time_budget or int(
+            params.get_param("customer_tiering.refresh_time_budget", 240)
+        )
+        # Commit per batch (as mail's queue and stock's scheduler do) so that a
+        # killed run keeps what it did; never inside tests.
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        deadline = time.monotonic() + time_budget
+        done = batches = 0
+        remaining = 0
+        companies = self.env["res.company"].search([])
+        in_progress = companies.filtered("customer_tiering_run_start")
+        if not in_progress:
+            # A new (nightly) run; otherwise we resume the run under way.
+            companies._customer_tiering_start_run("scheduled")
+            in_progress = companies
+        for company in in_progress:
+            run = company.customer_tiering_run_id
+            cause = (
+                "config" if company.customer_tiering_run_reason == "config" else None
+            )
+            Profile = self.with_company(company)
+            try:
+                self.env["customer.tier"].with_company(company)._check_usable_ladder(
+                    company
+                )
+            except UserError as error:
+                _logger.error(
+                    "customer_tiering: company %s skipped: %s", company.name, error
+                )
+                company.customer_tiering_run_start = False
+                continue
+            Profile._create_missing_profiles(company)
+            if auto_commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            while True:
+                batch = Profile._pending_batch(company, run, batch_size)
+                if not batch:
+                    company.customer_tiering_run_start = False
+                    if auto_commit:
+                        self.env.cr.commit()  # pylint: disable=invalid-commit
+                    break
+                batch._refresh(cause=cause, run=run)
+                done += len(batch)
+                batches += 1
+                remaining = Profile._pending_count(company, run)
+                self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+                if auto_commit:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                if (max_batches and batches >= max_batches) or (
+                    time.monotonic() > deadline
+                ):
+                    # Leave the rest to the next call: _notify_progress told
+                    # the scheduler work remains, so it runs again at once.
+                    return done
+        return done
+
+    @api.model
+    def _pending_domain(self, company, run):
+        return [("company_id", "=", company.id), ("refresh_run", "<", run)]
+
+    @api.model
+    def _pending_batch(self, company, run, size):
+        return self.search(self._pending_domain(company, run), limit=size, order="id")
+
+    @api.model
+    def _pending_count(self, company, run):
+        return self.search_count(self._pending_domain(company, run))
+
+    @api.model
+    def _demo_refresh(self, override_partner_id, override_tier_id):
+        """Demo data: evaluate every customer as the nightly run would have
+        three weeks ago and today (so that a downgrade is pending), and put
+        one customer under a manager's override."""
+        company = self.env.ref("base.main_company")
+        today = fields.Date.context_today(self)
+        self._create_missing_profiles(company)
+        profiles = self.search([("company_id", "=", company.id)])
+        profiles._refresh(today=today - relativedelta(days=20))
+        overridden = profiles.filtered(lambda p: p.partner_id.id == override_partner_id)
+        overridden.write(
+            {
+                "override_tier_id": override_tier_id,
+                "override_reason": self.env._(
+                    "Reference customer for the textile industry."
+                ),
+                "override_until": today + relativedelta(months=6),
+                "override_user_id": self.env.uid,
+                "override_date": fields.Datetime.now(),
+            }
+        )
+        profiles._refresh(today=today)
+
+    # ------------------------------------------------------------------
+    # UI
+    # ------------------------------------------------------------------
+    def action_open_history(self):
+        self.ensure_one()
+        return self.partner_id.action_view_customer_tier_history()
+
+    def action_refresh(self):
+        self._check_manager()
+        for company, profiles in self.grouped("company_id").items():
+            profiles.with_company(company)._refresh()
+        return True
+
+    def _check_manager(self):
+        if not self.env.user.has_group(
+            "customer_tiering.group_customer_tiering_manager"
+        ):
+            raise UserError(self.env._("Only Customer Tiering managers can do this."))

@@ -1,0 +1,82 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from markupsafe import Markup
+
+from odoo import api, fields, models
+
+from .customer_profile import CAUSES
+
+
+class CustomerTierHistory(models.Model):
+    """Every change of a customer's carried tier: when, from, to, why, by whom."""
+
+    _name = "customer.tier.history"
+    _description = "Customer Tier Change"
+    _order = "date desc, id desc"
+    _rec_name = "partner_id"
+
+    profile_id = fields.Many2one(
+        "customer.profile", required=True, index=True, ondelete="cascade"
+    )
+    partner_id = fields.Many2one(
+        "res.partner", string="Customer", required=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one("res.company", required=True, index=True)
+    currency_id = fields.Many2one(related="company_id.currency_id")
+    date = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
+    from_tier_id = fields.Many2one("customer.tier", string="From", ondelete="set null")
+    to_tier_id = fields.Many2one("customer.tier", string="To", ondelete="set null")
+    cause = fields.Selection(CAUSES, required=True)
+    user_id = fields.Many2one(
+        "res.users", string="By", default=lambda self: self.env.user
+    )
+    reason = fields.Text()
+    revenue = fields.Monetary()
+    growth = fields.Float(string="Growth (%)")
+    order_count = fields.Integer(string="Recent Orders")
+    lifetime_revenue = fields.Monetary()
+    direction = fields.Selection(
+        [("up", "Up"), ("down", "Down"), ("same", "Same")],
+        compute="_compute_direction",
+        store=True,
+    )
+
+    @api.depends("from_tier_id.rank", "to_tier_id.rank")
+    def _compute_direction(self):
+        for entry in self:
+            before, after = entry.from_tier_id.rank, entry.to_tier_id.rank
+            if not entry.from_tier_id or after > before:
+                entry.direction = "up"
+            elif after < before:
+                entry.direction = "down"
+            else:
+                entry.direction = "same"
+
+    def _chatter_body(self):
+        self.ensure_one()
+        cause = dict(self._fields["cause"]._description_selection(self.env))[self.cause]
+        if self.from_tier_id:
+            text = self.env._(
+                "Customer tier changed from %(old)s to %(new)s (%(cause)s).",
+                old=self.from_tier_id.name,
+                new=self.to_tier_id.name,
+                cause=cause,
+            )
+        else:
+            text = self.env._(
+                "Customer tier set to %(new)s (%(cause)s).",
+                new=self.to_tier_id.name,
+                cause=cause,
+            )
+        body = Markup("<p>%s</p>") % text
+        if self.reason:
+            body += Markup("<p>%s</p>") % self.env._(
+                "Reason: %(reason)s", reason=self.reason
+            )
+        return body
+
+    def _post_chatter(self):
+        """One chatter note per customer, posted in bulk."""
+        bodies = {entry.partner_id.id: entry._chatter_body() for entry in self}
+        # _message_log_batch is mail's bulk logging API; it writes as sudo by
+        # design, and we only log what the refresh itself decided.
+        self.env["res.partner"].browse(list(bodies))._message_log_batch(bodies)

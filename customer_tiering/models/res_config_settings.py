@@ -1,0 +1,50 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    customer_tiering_basis = fields.Selection(
+        related="company_id.customer_tiering_basis", readonly=False
+    )
+    customer_tiering_window_months = fields.Integer(
+        related="company_id.customer_tiering_window_months", readonly=False
+    )
+    customer_tiering_frequency_months = fields.Integer(
+        related="company_id.customer_tiering_frequency_months", readonly=False
+    )
+    customer_tiering_grace_days = fields.Integer(
+        related="company_id.customer_tiering_grace_days", readonly=False
+    )
+    customer_tiering_run_start = fields.Datetime(
+        related="company_id.customer_tiering_run_start"
+    )
+
+    # Changing a setting writes the company, which requests a full refresh
+    # (res.company.write): settings and direct writes behave alike.
+
+    def action_customer_tiering_refresh(self):
+        """Settings' "Refresh now": re-evaluate this company's customers at once."""
+        self.env["customer.profile"]._check_manager()
+        self.env["customer.tier"]._check_usable_ladder(self.company_id)
+        self.env["customer.profile"]._request_full_refresh(
+            reason="manual", companies=self.company_id
+        )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "message": self.env._(
+                    "The customer refresh has started; tiers update batch by batch "
+                    "within minutes."
+                ),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def action_customer_tiering_open_ladder(self):
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_tiering.action_customer_tier"
+        )

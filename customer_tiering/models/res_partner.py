@@ -1,0 +1,171 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    # Company-dependent: a customer shared by two companies carries a tier in
+    # each.  Stored in res_partner's jsonb column so that lists can filter and
+    # group on it; maintained by customer.profile, written only on change.
+    customer_tier_id = fields.Many2one(
+        "customer.tier",
+        company_dependent=True,
+        readonly=True,
+        help="Tier carried by this customer in the current company.",
+    )
+    customer_strategic = fields.Boolean(
+        string="Strategic Account",
+        tracking=True,
+        help="A judgement of the account team: industry leader, reference "
+        "customer... Tiers can require it.",
+    )
+    customer_profile_id = fields.Many2one(
+        "customer.profile",
+        string="Tiering Profile",
+        compute="_compute_customer_profile_id",
+        search="_search_customer_profile_id",
+    )
+    customer_profile_ids = fields.One2many(
+        "customer.profile", "partner_id", string="Tiering Profiles"
+    )
+    customer_tier_color = fields.Integer(
+        string="Tier Color", related="customer_tier_id.color"
+    )
+    customer_computed_tier_id = fields.Many2one(
+        related="customer_profile_id.computed_tier_id"
+    )
+    customer_tier_pending_since = fields.Date(
+        string="Downgrade Pending Since",
+        related="customer_profile_id.pending_downgrade_since",
+        search="_search_customer_tier_pending_since",
+    )
+    customer_tier_overridden = fields.Boolean(
+        string="Tier Overridden",
+        related="customer_profile_id.override_active",
+        search="_search_customer_tier_overridden",
+    )
+    customer_override_reason = fields.Text(
+        related="customer_profile_id.override_reason"
+    )
+    customer_override_until = fields.Date(related="customer_profile_id.override_until")
+    customer_override_user_id = fields.Many2one(
+        related="customer_profile_id.override_user_id"
+    )
+    customer_currency_id = fields.Many2one(
+        string="Tiering Currency", related="customer_profile_id.currency_id"
+    )
+    customer_revenue = fields.Monetary(
+        related="customer_profile_id.revenue", currency_field="customer_currency_id"
+    )
+    customer_revenue_prev = fields.Monetary(
+        related="customer_profile_id.revenue_prev",
+        currency_field="customer_currency_id",
+    )
+    customer_growth = fields.Float(related="customer_profile_id.growth")
+    customer_order_count = fields.Integer(related="customer_profile_id.order_count")
+    customer_lifetime_revenue = fields.Monetary(
+        related="customer_profile_id.lifetime_revenue",
+        currency_field="customer_currency_id",
+    )
+    customer_last_order_date = fields.Date(
+        related="customer_profile_id.last_order_date"
+    )
+    customer_evaluated_at = fields.Datetime(related="customer_profile_id.evaluated_at")
+    customer_tier_history_count = fields.Integer(
+        compute="_compute_customer_tier_history_count"
+    )
+
+    @api.depends_context("company")
+    @api.depends("customer_profile_ids")
+    def _compute_customer_profile_id(self):
+        profiles = self.env["customer.profile"].search(
+            [
+                ("partner_id", "in", self.commercial_partner_id.ids),
+                ("company_id", "=", self.env.company.id),
+            ]
+        )
+        by_partner = {profile.partner_id.id: profile for profile in profiles}
+        for partner in self:
+            partner.customer_profile_id = by_partner.get(
+                partner.commercial_partner_id.id, False
+            )
+
+    @api.depends_context("company")
+    def _compute_customer_tier_history_count(self):
+        groups = self.env["customer.tier.history"]._read_group(
+            [
+                ("partner_id", "in", self.commercial_partner_id.ids),
+                ("company_id", "=", self.env.company.id),
+            ],
+            ["partner_id"],
+            ["__count"],
+        )
+        counts = {partner.id: count for partner, count in groups}
+        for partner in self:
+            partner.customer_tier_history_count = counts.get(
+                partner.commercial_partner_id.id, 0
+            )
+
+    def _search_customer_profile_id(self, operator, value):
+        return self._search_profile_field(operator, value, "id")
+
+    def _search_profile_field(self, operator, value, field):
+        profiles = self.env["customer.profile"]._search(
+            [("company_id", "=", self.env.company.id), (field, operator, value)]
+        )
+        return [("id", "in", profiles.subselect("partner_id"))]
+
+    def _search_customer_tier_pending_since(self, operator, value):
+        return self._search_profile_field(operator, value, "pending_downgrade_since")
+
+    def _search_customer_tier_overridden(self, operator, value):
+        return self._search_profile_field(operator, value, "override_active")
+
+    def write(self, vals):
+        res = super().write(vals)
+        if "customer_strategic" in vals:
+            # Strategic importance is a tier criterion: re-evaluate at once.
+            self.env["customer.profile"]._refresh_partners(
+                self.filtered("is_company") | self.commercial_partner_id
+            )
+        return res
+
+    def action_view_customer_tier_history(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_tiering.action_customer_tier_history"
+        )
+        action["domain"] = [
+            ("partner_id", "=", self.commercial_partner_id.id),
+            ("company_id", "=", self.env.company.id),
+        ]
+        action["context"] = {"create": False}
+        return action
+
+    def action_customer_tier_override(self):
+        self.ensure_one()
+        self.env["customer.profile"]._check_manager()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Override Customer Tier"),
+            "res_model": "customer.tier.override.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_partner_id": self.commercial_partner_id.id},
+        }
+
+    def action_customer_tier_clear_override(self):
+        self.env["customer.profile"]._check_manager()
+        profiles = self.customer_profile_id.filtered("override_tier_id")
+        today = fields.Date.context_today(self)
+        # An override ended yesterday: the next evaluation applies the computed
+        # tier at once (no grace period) and records "override ended".
+        profiles.write({"override_until": fields.Date.subtract(today, days=1)})
+        profiles._refresh(today=today)
+        return True
+
+    def action_customer_tier_refresh(self):
+        self.env["customer.profile"]._check_manager()
+        self.env["customer.profile"]._refresh_partners(self)
+        return True

@@ -1,0 +1,116 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+_logger = logging.getLogger(__name__)
+
+# Changing one of these on a confirmed order changes its customer's figures.
+TIERING_FIELDS = {"partner_id", "date_order", "company_id", "state", "currency_rate"}
+# Changing one of these on a line of a confirmed order changes its amount.
+LINE_AMOUNT_FIELDS = {
+    "product_uom_qty",
+    "price_unit",
+    "discount",
+    "tax_id",
+    "product_id",
+    "price_subtotal",
+}
+
+
+class SaleOrder(models.Model):
+    _inherit = "sale.order"
+
+    customer_tier_id = fields.Many2one(
+        "customer.tier",
+        compute="_compute_customer_tier_id",
+        help="Tier of the customer (its company) in the order's company.",
+    )
+    customer_tier_color = fields.Integer(
+        string="Tier Color", compute="_compute_customer_tier_id"
+    )
+
+    @api.depends("partner_id", "company_id")
+    def _compute_customer_tier_id(self):
+        for order in self:
+            partner = order.partner_id.commercial_partner_id.with_company(
+                order.company_id or self.env.company
+            )
+            order.customer_tier_id = partner.customer_tier_id
+            order.customer_tier_color = partner.customer_tier_id.color
+
+    def _customer_tiering_refresh(self, partners=None):
+        """Re-evaluate the customers of these orders, in this transaction."""
+        for company, orders in self.grouped("company_id").items():
+            self._customer_tiering_refresh_for(company, partners or orders.partner_id)
+
+    @api.model
+    def _customer_tiering_refresh_for(self, company, partners):
+        """One aggregate for ``partners``' companies in ``company``.
+
+        A ladder that cannot be used (no catch-all tier) must never block a
+        sale or an invoice: the problem is logged, and the nightly refresh and
+        the Settings' refresh button report it too.
+        """
+        if self.env.context.get("customer_tiering_skip") or not partners:
+            return
+        try:
+            self.env["customer.profile"].with_company(company)._refresh_partners(
+                partners, companies=company
+            )
+        except UserError as error:
+            _logger.error(
+                "customer_tiering: customers %s not re-evaluated: %s",
+                partners.commercial_partner_id.ids,
+                error,
+            )
+
+    def _action_confirm(self):
+        res = super()._action_confirm()
+        self._customer_tiering_refresh()
+        return res
+
+    def write(self, vals):
+        # Covers cancellation too: _action_cancel writes state = 'cancel'.
+        watched = TIERING_FIELDS & set(vals) and self.filtered(
+            lambda o: o.state == "sale"
+        )
+        old_partners = watched and watched.partner_id
+        res = super().write(vals)
+        if watched:
+            watched._customer_tiering_refresh(old_partners | watched.partner_id)
+        return res
+
+    def unlink(self):
+        confirmed = self.filtered(lambda o: o.state == "sale")
+        targets = [(o.company_id, o.partner_id) for o in confirmed]
+        res = super().unlink()
+        for company, partner in targets:
+            self.browse()._customer_tiering_refresh_for(company, partner)
+        return res
+
+
+class SaleOrderLine(models.Model):
+    _inherit = "sale.order.line"
+
+    def _customer_tiering_confirmed_orders(self):
+        return self.order_id.filtered(lambda o: o.state == "sale")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        lines = super().create(vals_list)
+        lines._customer_tiering_confirmed_orders()._customer_tiering_refresh()
+        return lines
+
+    def write(self, vals):
+        res = super().write(vals)
+        if LINE_AMOUNT_FIELDS & set(vals):
+            self._customer_tiering_confirmed_orders()._customer_tiering_refresh()
+        return res
+
+    def unlink(self):
+        orders = self._customer_tiering_confirmed_orders()
+        res = super().unlink()
+        orders.exists()._customer_tiering_refresh()
+        return res

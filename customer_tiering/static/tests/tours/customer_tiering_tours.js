@@ -1,0 +1,54 @@
+/** @odoo-module **/
+import {registry} from "@web/core/registry";
+
+registry.category("web_tour.tours").add("customer_tiering_override_tour", {
+    steps: () => [
+        {
+            content: "The customer shows its tier",
+            trigger: ".o_field_customer_tier_badge:contains('Standard')",
+        },
+        {
+            content: "Open the tiering tab",
+            trigger: "a.nav-link:contains('Tiering')",
+            run: "click",
+        },
+        {
+            content: "Override the tier",
+            trigger: "button[name='action_customer_tier_override']",
+            run: "click",
+        },
+        {
+            content: "Choose the new tier",
+            trigger: ".modal div[name='tier_id'] input",
+            run: "edit Potential",
+        },
+        {
+            trigger: ".ui-autocomplete a:contains('Potential')",
+            run: "click",
+        },
+        {
+            content: "Give the reason",
+            trigger: ".modal div[name='reason'] textarea",
+            run: "edit Tour: key reference",
+        },
+        {
+            content: "Apply",
+            trigger: ".modal button[name='action_apply']",
+            run: "click",
+        },
+        {
+            content: "The badge shows the new tier",
+            trigger:
+                "body:not(:has(.modal)) .o_field_customer_tier_badge:contains('Potential')",
+        },
+        {
+            content: "Open the tier history",
+            trigger: "button[name='action_view_customer_tier_history']",
+            run: "click",
+        },
+        {
+            content: "The override is in the history",
+            trigger: ".o_data_row:contains('Override set'):contains('Potential')",
+        },
+    ],
+});

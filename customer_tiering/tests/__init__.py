@@ -1,0 +1,4 @@
+from . import test_install
+from . import test_tiering
+from . import test_tier_config
+from . import test_tour

@@ -1,0 +1,95 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
+from odoo import Command, fields
+from odoo.tests import new_test_user
+
+from odoo.addons.base.tests.common import BaseCommon
+
+
+class TieringCase(BaseCommon):
+    """Customers, a product and users for the tiering tests.
+
+    The ladder is the shipped default (S >= 5M, A >= 1M, B >= 500k, C), in
+    the company currency, over 12 months, grace period 30 days.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.company = cls.env.company
+        cls.company.write(
+            {
+                "customer_tiering_basis": "sale",
+                "customer_tiering_window_months": 12,
+                "customer_tiering_frequency_months": 6,
+                "customer_tiering_grace_days": 30,
+            }
+        )
+        cls.tier_s = cls.env.ref("customer_tiering.tier_s")
+        cls.tier_a = cls.env.ref("customer_tiering.tier_a")
+        cls.tier_b = cls.env.ref("customer_tiering.tier_b")
+        cls.tier_c = cls.env.ref("customer_tiering.tier_c")
+        cls.product = cls.env["product.product"].create(
+            {"name": "Tiering Test Service", "type": "service", "taxes_id": False}
+        )
+        cls.customer = cls.env["res.partner"].create(
+            {"name": "Tiering Test Customer Ltd", "is_company": True}
+        )
+        cls.contact = cls.env["res.partner"].create(
+            {"name": "Buyer of the test customer", "parent_id": cls.customer.id}
+        )
+        cls.salesman = new_test_user(
+            cls.env,
+            login="ct_salesman",
+            groups="sales_team.group_sale_salesman",
+            name="Tiering Salesman",
+        )
+        cls.manager = new_test_user(
+            cls.env,
+            login="ct_manager",
+            groups="sales_team.group_sale_manager",
+            name="Tiering Manager",
+        )
+
+    @classmethod
+    def make_order(cls, partner, amount, days_ago=0, confirm=True, **values):
+        """A sales order of ``amount`` (untaxed), dated ``days_ago``."""
+        order = cls.env["sale.order"].create(
+            {
+                "partner_id": partner.id,
+                "order_line": [
+                    Command.create(
+                        {
+                            "product_id": cls.product.id,
+                            "product_uom_qty": 1,
+                            "price_unit": amount,
+                        }
+                    )
+                ],
+                **values,
+            }
+        )
+        if confirm:
+            order.action_confirm()
+            if days_ago:
+                order.date_order = fields.Datetime.now() - timedelta(days=days_ago)
+        return order
+
+    def profile(self, partner=None, company=None):
+        return self.env["customer.profile"].search(
+            [
+                ("partner_id", "=", (partner or self.customer).id),
+                ("company_id", "=", (company or self.company).id),
+            ]
+        )
+
+    def tier_of(self, partner=None, company=None):
+        partner = (partner or self.customer).with_company(company or self.company)
+        partner.invalidate_recordset(["customer_tier_id"])
+        return partner.customer_tier_id
+
+    def refresh(self, today=None, partner=None):
+        return self.env["customer.profile"]._refresh_partners(
+            partner or self.customer, today=today
+        )

@@ -1,0 +1,22 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo.tests import HttpCase, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestTours(HttpCase):
+    def test_manager_overrides_a_tier(self):
+        partner = self.env.ref("customer_tiering.demo_partner_qinghe")
+        self.assertEqual(
+            partner.customer_tier_id, self.env.ref("customer_tiering.tier_c")
+        )
+        self.start_tour(
+            f"/odoo/res.partner/{partner.id}",
+            "customer_tiering_override_tour",
+            login="admin",
+        )
+        self.assertEqual(
+            partner.customer_tier_id, self.env.ref("customer_tiering.tier_b")
+        )
+        self.assertEqual(
+            partner.customer_profile_id.override_reason, "Tour: key reference"
+        )

@@ -1,0 +1,1 @@
+from . import customer_tier_override_wizard

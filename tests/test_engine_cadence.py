@@ -1,0 +1,285 @@
+"""Tests of the touch cadence: intervals, scheduling, local dates, compliance."""
+
+import calendar
+import time
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from customer_tiering_engine import cadence
+from customer_tiering_engine.cadence import (
+    Compliance,
+    TouchToSchedule,
+    Unit,
+    add_interval,
+    compliance,
+    local_date,
+    next_due,
+    touch_to_schedule,
+)
+
+# --- add_interval ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "number", "unit", "times", "expected"),
+    [
+        (date(2027, 1, 31), 1, Unit.MONTHS, 1, date(2027, 2, 28)),
+        (date(2028, 1, 31), 1, Unit.MONTHS, 1, date(2028, 2, 29)),
+        (date(2027, 1, 31), 2, Unit.MONTHS, 1, date(2027, 3, 31)),
+        (date(2027, 1, 31), 1, Unit.MONTHS, 2, date(2027, 3, 31)),
+        (date(2027, 1, 31), 1, Unit.MONTHS, 3, date(2027, 4, 30)),
+        (date(2027, 1, 30), 1, Unit.MONTHS, 1, date(2027, 2, 28)),
+        (date(2027, 3, 31), 1, Unit.MONTHS, 1, date(2027, 4, 30)),
+        (date(2027, 8, 31), 3, Unit.MONTHS, 1, date(2027, 11, 30)),
+        (date(2027, 11, 15), 3, Unit.MONTHS, 1, date(2028, 2, 15)),
+        (date(2027, 12, 31), 1, Unit.MONTHS, 1, date(2028, 1, 31)),
+        (date(2027, 12, 31), 12, Unit.MONTHS, 2, date(2029, 12, 31)),
+        (date(2028, 2, 29), 12, Unit.MONTHS, 1, date(2029, 2, 28)),
+        (date(2028, 2, 29), 12, Unit.MONTHS, 4, date(2032, 2, 29)),
+        (date(2028, 2, 29), 1, Unit.MONTHS, 1, date(2028, 3, 29)),
+        (date(2027, 1, 31), 1, "months", 1, date(2027, 2, 28)),
+        (date(2027, 1, 1), 1, Unit.WEEKS, 1, date(2027, 1, 8)),
+        (date(2027, 12, 29), 2, "weeks", 3, date(2028, 2, 9)),
+        (date(2028, 2, 28), 1, Unit.DAYS, 1, date(2028, 2, 29)),
+        (date(2027, 2, 28), 1, Unit.DAYS, 1, date(2027, 3, 1)),
+        (date(2027, 12, 31), 10, "days", 2, date(2028, 1, 20)),
+        (date(2027, 5, 17), 3, Unit.MONTHS, 0, date(2027, 5, 17)),
+    ],
+)
+def test_add_interval(start, number, unit, times, expected):
+    assert add_interval(start, number, unit, times) == expected
+
+
+def test_months_are_anchored_not_chained():
+    start = date(2027, 1, 31)
+    chained = add_interval(add_interval(start, 1, Unit.MONTHS), 1, Unit.MONTHS)
+    assert chained == date(2027, 3, 28)
+    assert add_interval(start, 1, Unit.MONTHS, times=2) == date(2027, 3, 31)
+
+
+@pytest.mark.parametrize(
+    ("number", "unit", "times"),
+    [(0, Unit.DAYS, 1), (-1, Unit.MONTHS, 1), (1, "years", 1), (1, Unit.WEEKS, -1)],
+)
+def test_add_interval_invalid(number, unit, times):
+    with pytest.raises(ValueError):
+        add_interval(date(2027, 1, 1), number, unit, times)
+
+
+@given(
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)),
+    st.integers(1, 24),
+    st.sampled_from(list(Unit)),
+    st.integers(0, 40),
+)
+def test_add_interval_monotonic_in_times(start, number, unit, times):
+    first = add_interval(start, number, unit, times)
+    second = add_interval(start, number, unit, times + 1)
+    assert start <= first < second
+    if unit is Unit.MONTHS:
+        month_end = calendar.monthrange(second.year, second.month)[1]
+        assert second.day == min(start.day, month_end)
+        assert (second.year * 12 + second.month) - (first.year * 12 + first.month) == (
+            number
+        )
+
+
+# --- next_due / touch_to_schedule --------------------------------------------
+
+START = date(2027, 1, 4)
+
+
+def test_next_due():
+    assert next_due(last_done=None, start=START, number=2, unit=Unit.WEEKS) == START
+    done = date(2027, 3, 10)
+    assert next_due(last_done=done, start=START, number=2, unit="weeks") == date(
+        2027, 3, 24
+    )
+    assert next_due(
+        last_done=date(2027, 1, 31), start=START, number=1, unit=Unit.MONTHS
+    ) == date(2027, 2, 28)
+
+
+def schedule(
+    today, last_done=None, lead_days=3, has_open=False, number=1, unit=Unit.WEEKS
+):
+    return touch_to_schedule(
+        last_done=last_done,
+        start=START,
+        number=number,
+        unit=unit,
+        lead_days=lead_days,
+        today=today,
+        has_open=has_open,
+    )
+
+
+def test_lead_time_boundary():
+    done = date(2027, 3, 1)  # next due 2027-03-08
+    assert schedule(date(2027, 3, 4), done) is None  # 4 days ahead
+    assert schedule(date(2027, 3, 5), done) == TouchToSchedule(date(2027, 3, 8), False)
+    assert schedule(date(2027, 3, 8), done) == TouchToSchedule(date(2027, 3, 8), False)
+    assert schedule(date(2027, 3, 9), done) == TouchToSchedule(date(2027, 3, 8), True)
+
+
+def test_lead_zero_schedules_on_due_day_only():
+    done = date(2027, 3, 1)
+    assert schedule(date(2027, 3, 7), done, lead_days=0) is None
+    assert schedule(date(2027, 3, 8), done, lead_days=0) == TouchToSchedule(
+        date(2027, 3, 8), False
+    )
+
+
+def test_first_touch_due_at_plan_start():
+    assert schedule(START - timedelta(days=4)) is None
+    assert schedule(START - timedelta(days=3)) == TouchToSchedule(START, False)
+    assert schedule(START + timedelta(days=30)) == TouchToSchedule(START, True)
+
+
+def test_catch_up_after_downtime_gives_one_overdue_touch():
+    done = date(2027, 1, 4)
+    today = done + timedelta(weeks=10)
+    result = schedule(today, done)
+    assert result == TouchToSchedule(deadline=date(2027, 1, 11), overdue=True)
+    # once that touch is open nothing else is created: no backlog
+    assert schedule(today, done, has_open=True) is None
+    # when it is done today, the next one is a full interval later
+    assert schedule(today, today) is None
+    assert schedule(today + timedelta(days=4), today) == TouchToSchedule(
+        today + timedelta(weeks=1), False
+    )
+
+
+def test_has_open_blocks_scheduling():
+    assert schedule(date(2030, 1, 1), date(2027, 1, 1), has_open=True) is None
+    assert schedule(START, has_open=True) is None
+
+
+def test_schedule_is_idempotent():
+    args = {"today": date(2027, 6, 1), "last_done": date(2027, 4, 1)}
+    first = schedule(**args, number=1, unit=Unit.MONTHS)
+    assert first == TouchToSchedule(date(2027, 5, 1), True)
+    assert schedule(**args, number=1, unit=Unit.MONTHS) == first
+
+
+def test_negative_lead_days_raise():
+    with pytest.raises(ValueError):
+        schedule(START, lead_days=-1)
+
+
+@given(
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2040, 12, 31)),
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2040, 12, 31)),
+    st.integers(1, 12),
+    st.sampled_from(list(Unit)),
+    st.integers(0, 60),
+)
+def test_deadline_never_before_last_done(last_done, today, number, unit, lead):
+    kwargs = {
+        "last_done": last_done,
+        "start": date(2020, 1, 1),
+        "number": number,
+        "unit": unit,
+        "lead_days": lead,
+        "today": today,
+        "has_open": False,
+    }
+    result = touch_to_schedule(**kwargs)
+    assert touch_to_schedule(**kwargs) == result
+    due = next_due(last_done=last_done, start=kwargs["start"], number=number, unit=unit)
+    assert due > last_done
+    if result is None:
+        assert (due - today).days > lead
+    else:
+        assert result.deadline == due
+        assert result.deadline > last_done
+        assert result.overdue == (due < today)
+        assert (result.deadline - today).days <= lead
+
+
+# --- local_date --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "tz_name", "expected"),
+    [
+        (datetime(2027, 3, 1, 15, 59), "Asia/Shanghai", date(2027, 3, 1)),
+        (datetime(2027, 3, 1, 16, 0), "Asia/Shanghai", date(2027, 3, 2)),
+        (datetime(2027, 12, 31, 16, 30), "Asia/Shanghai", date(2028, 1, 1)),
+        # New York: UTC-5 in winter, UTC-4 in summer
+        (datetime(2027, 1, 15, 4, 59), "America/New_York", date(2027, 1, 14)),
+        (datetime(2027, 1, 15, 5, 0), "America/New_York", date(2027, 1, 15)),
+        (datetime(2027, 7, 15, 3, 59), "America/New_York", date(2027, 7, 14)),
+        (datetime(2027, 7, 15, 4, 0), "America/New_York", date(2027, 7, 15)),
+        (datetime(2027, 3, 1, 23, 59), None, date(2027, 3, 1)),
+        (datetime(2027, 3, 1, 23, 59), "", date(2027, 3, 1)),
+        (datetime(2027, 3, 1, 23, 59), "Not/AZone", date(2027, 3, 1)),
+        (datetime(2027, 3, 1, 23, 59), "../etc/passwd", date(2027, 3, 1)),
+        (datetime(2027, 3, 1, 23, 59), "UTC", date(2027, 3, 1)),
+    ],
+)
+def test_local_date(moment, tz_name, expected):
+    assert local_date(moment, tz_name) == expected
+
+
+@pytest.mark.skipif(not hasattr(time, "tzset"), reason="needs time.tzset")
+def test_local_date_ignores_the_server_time_zone(monkeypatch):
+    # naive datetimes are UTC whatever the server's local zone
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14
+    time.tzset()
+    try:
+        assert local_date(datetime(2027, 3, 1, 12, 0), None) == date(2027, 3, 1)
+        assert local_date(datetime(2027, 3, 1, 12, 0), "UTC") == date(2027, 3, 1)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_local_date_accepts_aware_datetimes():
+    moment = datetime(2027, 3, 1, 20, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert local_date(moment, "Asia/Shanghai") == date(2027, 3, 2)
+    assert local_date(moment, None) == date(2027, 3, 2)
+
+
+# --- compliance --------------------------------------------------------------
+
+
+def test_compliance_counts():
+    since, until = date(2027, 1, 1), date(2027, 1, 31)
+    touches = [
+        (date(2026, 12, 31), date(2026, 12, 31)),  # before the period
+        (date(2027, 1, 1), date(2027, 1, 1)),  # first day, on time
+        (date(2027, 1, 10), date(2027, 1, 9)),  # early
+        (date(2027, 1, 15), date(2027, 1, 16)),  # one day late
+        (date(2027, 1, 20), None),  # not done
+        (date(2027, 1, 31), date(2027, 1, 31)),  # last day, on time
+        (date(2027, 2, 1), date(2027, 2, 1)),  # after the period
+    ]
+    result = compliance(touches, since=since, until=until)
+    assert result == Compliance(due=5, done_on_time=3)
+    assert result.rate == 60.0
+    tolerant = compliance(touches, since=since, until=until, tolerance_days=1)
+    assert tolerant == Compliance(due=5, done_on_time=4)
+    assert tolerant.rate == 80.0
+
+
+def test_compliance_rate():
+    assert Compliance(0, 0).rate is None
+    assert Compliance(3, 2).rate == 66.7
+    assert Compliance(3, 3).rate == 100.0
+    assert Compliance(7, 0).rate == 0.0
+    assert compliance(iter([]), since=START, until=START) == Compliance(0, 0)
+
+
+def test_compliance_negative_tolerance_raises():
+    with pytest.raises(ValueError):
+        compliance([], since=START, until=START, tolerance_days=-1)
+
+
+def test_module_name():
+    assert cadence.__name__ == "customer_tiering_engine.cadence"
+    assert Unit("weeks") is Unit.WEEKS

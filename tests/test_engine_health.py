@@ -1,0 +1,340 @@
+"""Tests of the health scorecard: sub-scores, weighting, bands and warnings."""
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from customer_tiering_engine import health
+from customer_tiering_engine.health import (
+    Contribution,
+    Dimension,
+    HealthConfigError,
+    HealthResult,
+    band,
+    compute_health,
+    scorecard_problems,
+    should_warn,
+    subscore,
+    top_reasons,
+    trend,
+)
+
+RECENCY = Dimension("recency", 1.0, good=30, bad=180)  # days, lower is better
+SATISFACTION = Dimension("satisfaction", 3.0, good=5, bad=1)  # higher is better
+
+
+# --- subscore ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "good", "bad", "expected"),
+    [
+        (30, 30, 180, 100.0),
+        (180, 30, 180, 0.0),
+        (105, 30, 180, 50.0),
+        (0, 30, 180, 100.0),
+        (-10, 30, 180, 100.0),
+        (365, 30, 180, 0.0),
+        (5, 5, 1, 100.0),
+        (1, 5, 1, 0.0),
+        (3, 5, 1, 50.0),
+        (4, 5, 1, 75.0),
+        (9, 5, 1, 100.0),
+        (0, 5, 1, 0.0),
+        (0.1, 0.3, 0.1, 0.0),
+        (0.3, 0.3, 0.1, 100.0),
+    ],
+)
+def test_subscore(value, good, bad, expected):
+    assert subscore(value, good, bad) == pytest.approx(expected)
+
+
+def test_subscore_exact_at_thresholds():
+    for good, bad in [(0.1, 0.7), (0.7, 0.1), (1e-9, 3e9), (-5.5, 12.25)]:
+        assert subscore(good, good, bad) == 100.0
+        assert subscore(bad, good, bad) == 0.0
+
+
+def test_subscore_equal_thresholds_raise():
+    with pytest.raises(ValueError):
+        subscore(3, 2, 2)
+
+
+finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
+
+
+@given(finite, finite, finite)
+def test_subscore_range(value, good, bad):
+    assume(good != bad)
+    assert 0.0 <= subscore(value, good, bad) <= 100.0
+
+
+# --- scorecard problems ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "problems"),
+    [
+        ([RECENCY, SATISFACTION], []),
+        ([RECENCY, Dimension("x", 0, 1, 2)], []),
+        ([], ["no_active_dimension"]),
+        ([Dimension("a", 0, 1, 2)], ["no_active_dimension"]),
+        ([Dimension("a", 1, 1, 2, enabled=False)], ["no_active_dimension"]),
+        ([RECENCY, Dimension("a", -1, 1, 2)], ["negative_weight"]),
+        (
+            [Dimension("a", -1, 1, 2)],
+            ["no_active_dimension", "negative_weight"],
+        ),
+        ([RECENCY, Dimension("a", 1, 2, 2)], ["equal_thresholds"]),
+        ([RECENCY, Dimension("a", 1, 2, 2, enabled=False)], []),
+        ([RECENCY, Dimension("recency", 1, 1, 2)], ["duplicate_key"]),
+    ],
+)
+def test_scorecard_problems(dimensions, problems):
+    assert scorecard_problems(dimensions) == problems
+
+
+def test_compute_health_rejects_invalid_scorecard():
+    with pytest.raises(HealthConfigError) as err:
+        compute_health([RECENCY, Dimension("recency", 1, 2, 2)], {"recency": 1})
+    assert err.value.code == "equal_thresholds"
+    assert err.value.codes == ("equal_thresholds", "duplicate_key")
+    assert isinstance(err.value, ValueError)
+    with pytest.raises(HealthConfigError) as err:
+        compute_health([], {})
+    assert err.value.code == "no_active_dimension"
+
+
+# --- compute_health ----------------------------------------------------------
+
+
+def test_weighted_score_and_contributions():
+    result = compute_health(
+        [RECENCY, SATISFACTION], {"recency": 105, "satisfaction": 4}
+    )
+    # 50 * 0.25 + 75 * 0.75 = 68.75 -> 68.8
+    assert result.score == 68.8
+    assert result.missing == ()
+    satisfaction, recency = result.contributions  # most points lost first
+    assert recency == Contribution(
+        "recency", 105.0, 50.0, 0.25, pytest.approx(12.5), pytest.approx(12.5)
+    )
+    assert satisfaction.key == "satisfaction"
+    assert satisfaction.weight == pytest.approx(0.75)
+    assert satisfaction.points == pytest.approx(56.25)
+    assert satisfaction.lost == pytest.approx(18.75)
+    assert sum(c.points for c in result.contributions) == pytest.approx(68.75)
+
+
+def test_missing_dimension_renormalises_weights():
+    # weights 1 and 3, the heavy one missing: score is the other's subscore
+    result = compute_health([RECENCY, SATISFACTION], {"recency": 67.5})
+    assert result.score == 75.0
+    assert result.missing == ("satisfaction",)
+    assert [c.weight for c in result.contributions] == [1.0]
+    result = compute_health(
+        [RECENCY, SATISFACTION], {"recency": None, "satisfaction": 2}
+    )
+    assert result.score == 25.0
+    assert result.missing == ("recency",)
+
+
+def test_no_data_gives_no_score():
+    result = compute_health([RECENCY, SATISFACTION], {})
+    assert result == HealthResult(None, (), ("recency", "satisfaction"))
+    assert band(result.score) is None
+
+
+def test_disabled_and_zero_weight_dimensions_are_ignored():
+    dims = [
+        RECENCY,
+        Dimension("off", 5, 0, 1, enabled=False),
+        Dimension("zero", 0, 0, 1),
+        Dimension("gone", 2, 0, 1, enabled=False),
+    ]
+    result = compute_health(dims, {"recency": 180, "off": 1, "zero": 1})
+    assert result.score == 0.0
+    assert [c.key for c in result.contributions] == ["recency"]
+    assert result.missing == ()
+
+
+def test_unknown_raw_keys_are_ignored():
+    result = compute_health([RECENCY], {"recency": 30, "other": 0})
+    assert result.score == 100.0
+
+
+def test_contributions_sorted_by_lost_then_key():
+    dims = [Dimension(key, 1, 10, 0) for key in ("c", "a", "b", "d")]
+    result = compute_health(dims, {"a": 5, "b": 2, "c": 5, "d": 10})
+    assert [c.key for c in result.contributions] == ["b", "a", "c", "d"]
+    assert result.score == pytest.approx(55.0)
+
+
+def test_score_is_rounded_to_one_decimal():
+    dims = [Dimension("a", 1, 3, 0), Dimension("b", 2, 3, 0)]
+    result = compute_health(dims, {"a": 1, "b": 0})
+    assert result.score == 11.1  # 33.33.. / 3
+
+
+# --- properties --------------------------------------------------------------
+
+
+@st.composite
+def scorecards(draw):
+    """Valid scorecards with raw values (some missing) for each dimension."""
+    size = draw(st.integers(1, 5))
+    dims, raw = [], {}
+    for index in range(size):
+        good = draw(st.floats(-1e4, 1e4))
+        bad = draw(st.floats(-1e4, 1e4).filter(lambda b, g=good: b != g))
+        weight = draw(st.floats(0.01, 100) | st.just(0.0))
+        dims.append(Dimension(f"d{index}", weight, good, bad, draw(st.booleans())))
+        raw[f"d{index}"] = draw(st.none() | st.floats(-2e4, 2e4))
+    assume(not scorecard_problems(dims))
+    return dims, raw
+
+
+@given(scorecards())
+def test_score_in_range(card):
+    dims, raw = card
+    result = compute_health(dims, raw)
+    assert result.score is None or 0.0 <= result.score <= 100.0
+    assert all(0.0 <= c.subscore <= 100.0 for c in result.contributions)
+    if result.contributions:
+        assert sum(c.weight for c in result.contributions) == pytest.approx(1.0)
+    active = {d.key for d in dims if d.enabled and d.weight > 0}
+    seen = {c.key for c in result.contributions} | set(result.missing)
+    assert seen == active
+
+
+@given(scorecards(), st.data())
+def test_improving_one_value_never_lowers_the_score(card, data):
+    dims, raw = card
+    scored = [d for d in dims if d.active and raw[d.key] is not None]
+    assume(scored)
+    dim = data.draw(st.sampled_from(scored))
+    step = data.draw(st.floats(0, 2e4))
+    better = dict(raw)
+    # move towards "good": down when lower is better, up otherwise
+    better[dim.key] = raw[dim.key] + (step if dim.good > dim.bad else -step)
+    before, after = compute_health(dims, raw), compute_health(dims, better)
+    assert after.score >= before.score
+
+
+@given(scorecards())
+def test_compute_health_is_deterministic(card):
+    dims, raw = card
+    assert compute_health(dims, raw) == compute_health(list(reversed(dims)), raw)
+
+
+# --- band, reasons, trend, warnings ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("score", "expected"),
+    [
+        (100, "healthy"),
+        (70, "healthy"),
+        (69.9, "watch"),
+        (40, "watch"),
+        (39.9, "at_risk"),
+        (0, "at_risk"),
+        (None, None),
+    ],
+)
+def test_band_default_edges(score, expected):
+    assert band(score) == expected
+
+
+def test_band_custom_edges():
+    assert band(80, healthy_min=80, watch_min=0) == "healthy"
+    assert band(0, healthy_min=80, watch_min=0) == "watch"
+    assert band(99.9, healthy_min=100, watch_min=50) == "watch"
+
+
+@pytest.mark.parametrize(
+    ("healthy_min", "watch_min"),
+    [(40, 40), (30, 40), (101, 40), (70, -1)],
+)
+def test_band_invalid_edges(healthy_min, watch_min):
+    with pytest.raises(ValueError):
+        band(50, healthy_min=healthy_min, watch_min=watch_min)
+    with pytest.raises(ValueError):
+        band(None, healthy_min=healthy_min, watch_min=watch_min)
+
+
+def _result(*losts):
+    contributions = tuple(
+        Contribution(key, 0, 100 - lost, 1.0, 100 - lost, lost) for key, lost in losts
+    )
+    return HealthResult(50.0, contributions, ())
+
+
+def test_top_reasons_ordering_and_filters():
+    result = _result(("a", 4.99), ("b", 20), ("c", 5), ("d", 30), ("e", 20))
+    assert [c.key for c in top_reasons(result)] == ["d", "b", "e"]
+    assert [c.key for c in top_reasons(result, limit=10)] == ["d", "b", "e", "c"]
+    assert [c.key for c in top_reasons(result, min_lost=0)][-1] == "e"
+    assert top_reasons(result, limit=0) == ()
+    assert top_reasons(result, min_lost=31) == ()
+    with pytest.raises(ValueError):
+        top_reasons(result, limit=-1)
+
+
+def test_top_reasons_from_computed_result():
+    dims = [RECENCY, SATISFACTION, Dimension("orders", 1, 12, 0)]
+    result = compute_health(dims, {"recency": 30, "satisfaction": 1, "orders": 6})
+    assert [c.key for c in top_reasons(result)] == ["satisfaction", "orders"]
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "expected"),
+    [
+        (70.3, 60.1, 10.2),
+        (40, 55.56, -15.6),
+        (50, 50, 0.0),
+        (None, 5, None),
+        (5, None, None),
+        (None, None, None),
+    ],
+)
+def test_trend(current, previous, expected):
+    assert trend(current, previous) == expected
+
+
+@pytest.mark.parametrize(
+    ("old_band", "new_band", "old_score", "new_score", "expected"),
+    [
+        ("watch", "at_risk", 45, 39, "entered_at_risk"),
+        (None, "at_risk", None, 10, "entered_at_risk"),
+        ("healthy", "at_risk", 90, 10, "entered_at_risk"),
+        ("at_risk", "at_risk", 90, 10, "dropped"),
+        ("at_risk", "at_risk", 30, 20, None),
+        ("healthy", "watch", 85, 70, "dropped"),
+        ("healthy", "watch", 85, 70.1, None),
+        ("healthy", "healthy", 100, 85, "dropped"),
+        ("watch", "healthy", 50, 80, None),
+        ("healthy", "watch", None, 50, None),
+        ("healthy", None, 80, None, None),
+    ],
+)
+def test_should_warn(old_band, new_band, old_score, new_score, expected):
+    assert (
+        should_warn(
+            old_band=old_band,
+            new_band=new_band,
+            old_score_30d=old_score,
+            new_score=new_score,
+        )
+        == expected
+    )
+
+
+def test_should_warn_custom_drop():
+    kwargs = {"old_band": "healthy", "new_band": "healthy", "old_score_30d": 95}
+    assert should_warn(new_score=90, drop_points=5, **kwargs) == "dropped"
+    assert should_warn(new_score=90.1, drop_points=5, **kwargs) is None
+
+
+def test_module_name():
+    assert health.__name__ == "customer_tiering_engine.health"
