@@ -52,6 +52,8 @@ def test_wheel_name_and_content(wheel):
         "__manifest__.py",
         "__init__.py",
         "static/description/icon.png",
+        "i18n/customer_tiering.pot",
+        "i18n/zh_CN.po",
         *data["data"],
         *data.get("demo", []),
     ]

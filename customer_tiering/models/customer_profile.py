@@ -106,6 +106,7 @@ class CustomerProfile(models.Model):
     )
     growth = fields.Float(
         string="Growth (%)",
+        aggregator="avg",
         help="Revenue growth against the window before; empty when the customer "
         "had no revenue then.",
     )

@@ -31,7 +31,7 @@ class CustomerTierHistory(models.Model):
     )
     reason = fields.Text()
     revenue = fields.Monetary()
-    growth = fields.Float(string="Growth (%)")
+    growth = fields.Float(string="Growth (%)", aggregator="avg")
     order_count = fields.Integer(string="Recent Orders")
     lifetime_revenue = fields.Monetary()
     direction = fields.Selection(

@@ -45,7 +45,9 @@ class ResCompany(models.Model):
         help="Number of the current or last full refresh; profiles evaluated "
         "by an earlier run are still to do.",
     )
-    customer_tiering_run_reason = fields.Selection(RUN_REASONS, copy=False)
+    customer_tiering_run_reason = fields.Selection(
+        RUN_REASONS, string="Tier Refresh Reason", copy=False
+    )
 
     def write(self, vals):
         changed = self.filtered(
