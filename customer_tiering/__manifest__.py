@@ -12,7 +12,7 @@
     "license": "LGPL-3",
     "application": False,
     "installable": True,
-    "depends": ["sale", "account"],
+    "depends": ["sale_management", "account"],
     "data": [
         "security/customer_tiering_security.xml",
         "security/ir.model.access.csv",

@@ -35,7 +35,7 @@ def test_manifest_is_oca_shaped():
     assert len(data["version"].split(".")) == 5
     assert data["license"] == "LGPL-3"
     assert data["installable"] is True
-    assert {"sale", "account"} <= set(data["depends"])
+    assert {"sale_management", "account"} <= set(data["depends"])
 
 
 def test_every_manifest_file_exists():
