@@ -39,4 +39,5 @@
         "demo/customer_tiering_demo.xml",
     ],
     "post_init_hook": "post_init_hook",
+    "uninstall_hook": "uninstall_hook",
 }

@@ -1,3 +1,6 @@
+from odoo.tools import SQL
+
+
 def post_init_hook(env):
     """Tier the customers already in the database, without slowing the install.
 
@@ -7,3 +10,26 @@ def post_init_hook(env):
     soon as possible.
     """
     env["customer.profile"]._request_full_refresh(reason="install")
+
+
+def uninstall_hook(env):
+    """Remove the demo orders of this addon before its demo customers.
+
+    Confirmed orders cannot be deleted, so without this the uninstall could
+    not remove the demo customers and product that those orders reference.
+    Only orders created by this addon's own demo data are touched.
+    """
+    order_ids = (
+        env["ir.model.data"]
+        .search([("module", "=", "customer_tiering"), ("model", "=", "sale.order")])
+        .mapped("res_id")
+    )
+    orders = env["sale.order"].browse(order_ids).exists()
+    orders.with_context(customer_tiering_skip=True).write({"state": "cancel"})
+    orders.unlink()
+    # Profiles and history are this addon's own runtime data and their tables
+    # are dropped anyway; emptying them first lets the shipped tiers (which
+    # profiles reference with ON DELETE RESTRICT) be removed cleanly.
+    env.cr.execute(SQL("DELETE FROM customer_tier_history"))
+    env.cr.execute(SQL("DELETE FROM customer_profile"))
+    env.invalidate_all()

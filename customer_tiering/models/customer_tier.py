@@ -249,7 +249,8 @@ class CustomerTier(models.Model):
             self.env["customer.profile"]._request_full_refresh(reason="config")
         return res
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_carried(self):
         # sudo: a tier shared between companies may be carried in a company
         # the current user cannot see; deleting it would break that history.
         if (
@@ -263,7 +264,6 @@ class CustomerTier(models.Model):
                     "it, so their history stays readable."
                 )
             )
-        return super().unlink()
 
     def action_view_customers(self):
         self.ensure_one()
