@@ -1,0 +1,126 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..engine import health
+
+SCORES = [
+    ("1", "1 - Very poor"),
+    ("2", "2 - Poor"),
+    ("3", "3 - Fair"),
+    ("4", "4 - Good"),
+    ("5", "5 - Excellent"),
+]
+# Changing one of these changes the customer's health.
+HEALTH_FIELDS = {"partner_id", "company_id", "date", *health.REVIEW_KEYS}
+
+
+class CustomerAccountReview(models.Model):
+    """The account manager's judgement of a customer, at a periodic review.
+
+    The latest review of a customer (per company) feeds the judgement
+    dimensions of its health score until it is older than the company's
+    review age limit.
+    """
+
+    _name = "customer.account.review"
+    _description = "Customer Account Review"
+    _order = "date desc, id desc"
+    _rec_name = "partner_id"
+    _check_company_auto = True
+
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        domain="['|', ('is_company', '=', True), ('parent_id', '=', False)]",
+    )
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+    )
+    date = fields.Date(required=True, default=fields.Date.context_today, index=True)
+    user_id = fields.Many2one(
+        "res.users",
+        string="Author",
+        required=True,
+        default=lambda self: self.env.user,
+        index=True,
+    )
+    satisfaction = fields.Selection(SCORES, help="How satisfied the customer is.")
+    needs_met = fields.Selection(
+        SCORES, help="How well our offer meets the customer's needs."
+    )
+    strategic_alignment = fields.Selection(
+        SCORES, help="How well the customer's strategy and ours fit."
+    )
+    innovation = fields.Selection(
+        SCORES,
+        string="Innovation Participation",
+        help="How much the customer takes part in pilots, new products, co-design.",
+    )
+    relationship = fields.Selection(
+        SCORES,
+        string="Relationship Closeness",
+        help="Access to decision makers, trust, frequency of contact.",
+    )
+    notes = fields.Html(
+        help="Needs and pain points, decision chain, competitors, next steps."
+    )
+
+    @api.constrains("date")
+    def _check_date(self):
+        today = fields.Date.context_today(self)
+        if any(review.date > today for review in self):
+            raise ValidationError(
+                self.env._("An account review cannot be dated in the future.")
+            )
+
+    @api.constrains("partner_id", *health.REVIEW_KEYS)
+    def _check_scored(self):
+        if any(not any(review[key] for key in health.REVIEW_KEYS) for review in self):
+            raise ValidationError(
+                self.env._("An account review needs at least one score.")
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        reviews = super().create(vals_list)
+        reviews._commercial_partner_only()
+        self._refresh_health(reviews._health_targets())
+        return reviews
+
+    def write(self, vals):
+        before = self._health_targets() if HEALTH_FIELDS & set(vals) else set()
+        res = super().write(vals)
+        if "partner_id" in vals:
+            self._commercial_partner_only()
+        if before:
+            self._refresh_health(before | self._health_targets())
+        return res
+
+    def unlink(self):
+        targets = self._health_targets()
+        res = super().unlink()
+        self._refresh_health(targets)
+        return res
+
+    def _commercial_partner_only(self):
+        """Reviews are for the customer (the company), never for a contact."""
+        for review in self:
+            commercial = review.partner_id.commercial_partner_id
+            if review.partner_id != commercial:
+                review.partner_id = commercial
+
+    def _health_targets(self):
+        return {(review.company_id, review.partner_id) for review in self}
+
+    @api.model
+    def _refresh_health(self, targets):
+        """Re-score the reviewed customers at once (tiers and health)."""
+        for company, partner in targets:
+            self.env["sale.order"]._customer_tiering_refresh_for(company, partner)
