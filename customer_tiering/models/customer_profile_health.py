@@ -375,6 +375,16 @@ class CustomerProfile(models.Model):
     @api.model
     def _health_apply(self, company, today, batch):
         """Partner fields, snapshots and warnings of one batch, in bulk."""
+        # The bulk UPDATE bypassed the ORM: drop the explanations computed
+        # from the previous values.
+        self.invalidate_model(["health_reasons", "health_breakdown"])
+        self.env["res.partner"].invalidate_model(
+            [
+                "customer_health_trend",
+                "customer_health_reasons",
+                "customer_health_breakdown",
+            ]
+        )
         self._health_sync_partners(company, batch.partners)
         if batch.snapshots:
             tiers = {p.id: p.tier_id.id for p in self.browse(batch.columns)}

@@ -237,6 +237,9 @@ class TestHealthHistoryAndWarnings(HealthCase):
         profile = self.profile()
         self.assertEqual(profile.health_band, "healthy")
         self.assertEqual(profile.health_snapshot_ids.mapped("reason"), ["monthly"])
+        # Cached in the language of the note: must not go stale.
+        en_profile = profile.with_context(lang=self.salesman.lang)
+        self.assertNotIn("No order for", en_profile.health_reasons)
         later = self.today + timedelta(days=400)
         self.refresh(today=later)
         self.assertEqual(profile.health_band, "at_risk")
