@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools import format_date
 
 from ..engine import health
 
@@ -71,6 +72,16 @@ class CustomerAccountReview(models.Model):
     notes = fields.Html(
         help="Needs and pain points, decision chain, competitors, next steps."
     )
+
+    @api.depends("partner_id", "date", "user_id")
+    def _compute_display_name(self):
+        for review in self:
+            review.display_name = self.env._(
+                "%(customer)s, %(date)s by %(author)s",
+                customer=review.partner_id.display_name,
+                date=format_date(self.env, review.date),
+                author=review.user_id.name,
+            )
 
     @api.constrains("date")
     def _check_date(self):
