@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.tools import SQL, format_date, formatLang
+from odoo.tools import SQL, format_date
 
 from ..engine import health
 from .customer_health_snapshot import BANDS
@@ -68,10 +68,8 @@ class CustomerProfile(models.Model):
         string="Last Health Warning",
         help="When the last health-risk follow-up was created.",
     )
-    health_reasons = fields.Html(compute="_compute_health_explanation", sanitize=False)
-    health_breakdown = fields.Html(
-        compute="_compute_health_explanation", sanitize=False
-    )
+    health_reasons = fields.Html(compute="_compute_health_reasons", sanitize=False)
+    health_breakdown = fields.Html(compute="_compute_health_breakdown", sanitize=False)
     health_snapshot_ids = fields.One2many(
         "customer.health.snapshot", "profile_id", string="Health History"
     )
@@ -372,7 +370,6 @@ class CustomerProfile(models.Model):
     # ------------------------------------------------------------------
     # Writing (called by _refresh, after its bulk UPDATE)
     # ------------------------------------------------------------------
-    @api.model
     def _health_apply(self, company, today, batch):
         """Partner fields, snapshots and warnings of one batch, in bulk."""
         # The bulk UPDATE bypassed the ORM: drop the explanations computed
@@ -386,14 +383,51 @@ class CustomerProfile(models.Model):
             ]
         )
         self._health_sync_partners(company, batch.partners)
-        if batch.snapshots:
-            tiers = {p.id: p.tier_id.id for p in self.browse(batch.columns)}
-            for vals in batch.snapshots:
-                vals["tier_id"] = tiers[vals["profile_id"]] or False
-            # sudo: the history is system-written; users only read it.
-            self.env["customer.health.snapshot"].sudo().create(batch.snapshots)
+        self._health_insert_snapshots(batch.snapshots)
         if batch.warnings:
             self._health_warn(today, batch.warnings)
+
+    def _health_insert_snapshots(self, snapshots):
+        """One INSERT for the batch's snapshots: few on most nights, but every
+        customer gets its monthly one on the first night of a month."""
+        if not snapshots:
+            return
+        tiers = {profile.id: profile.tier_id.id for profile in self}
+        now, uid = fields.Datetime.now(), self.env.uid
+        rows = SQL(", ").join(
+            SQL(
+                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                vals["profile_id"],
+                vals["partner_id"],
+                vals["company_id"],
+                vals["date"],
+                vals["score"],
+                vals["band"],
+                tiers.get(vals["profile_id"]) or None,
+                vals["reason"],
+                uid,
+                now,
+                uid,
+                now,
+            )
+            for vals in snapshots
+        )
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                INSERT INTO customer_health_snapshot
+                       (profile_id, partner_id, company_id, date, score, band,
+                        tier_id, reason, create_uid, create_date, write_uid,
+                        write_date)
+                VALUES %s
+                """,
+                rows,
+            )
+        )
+        self.env["customer.health.snapshot"].invalidate_model()
+        self.invalidate_model(["health_snapshot_ids"])
+        self.env["res.partner"].invalidate_model(["customer_health_snapshot_count"])
 
     @api.model
     def _health_sync_partners(self, company, rows):
@@ -441,7 +475,10 @@ class CustomerProfile(models.Model):
         activity_type = self.env.ref("customer_tiering.mail_activity_type_health_risk")
         model_id = self.env["ir.model"]._get_id("res.partner")
         vals_list, leaders = [], []
+        warned = [profile.id for profile, *__ in warnings]
         for profile, code, peak, user in warnings:
+            # Explanations only for the warned profiles, not the whole batch.
+            profile = profile.with_prefetch(warned)
             deadline = today + timedelta(days=profile.tier_id.response_days)
             local = profile.with_context(lang=user.lang or self.env.lang)
             note = local._health_warning_note(code, peak)
@@ -461,7 +498,9 @@ class CustomerProfile(models.Model):
                 leaders.append((profile.partner_id, leader, note))
         # sudo: system-generated follow-ups, assigned to users who may not be
         # the one whose action triggered the evaluation.
-        self.env["mail.activity"].sudo().create(vals_list)
+        self.env["mail.activity"].sudo().with_context(
+            mail_activity_quick_update=True
+        ).create(vals_list)
         for partner, leader, note in leaders:
             partner.sudo().message_post(  # sudo: same system-generated warning
                 body=note,
@@ -471,19 +510,20 @@ class CustomerProfile(models.Model):
 
     def _health_warning_note(self, code, peak):
         self.ensure_one()
+        number = self._health_labels()[1]
         if code == "entered_at_risk":
             head = self.env._(
                 "%(customer)s entered the at-risk band (health score %(score)s).",
                 customer=self.partner_id.display_name,
-                score=formatLang(self.env, self.health_score, digits=1),
+                score=number(self.health_score, 1),
             )
         else:
             head = self.env._(
                 "The health score of %(customer)s fell from %(before)s to "
                 "%(score)s within 30 days.",
                 customer=self.partner_id.display_name,
-                before=formatLang(self.env, peak, digits=1),
-                score=formatLang(self.env, self.health_score, digits=1),
+                before=number(peak, 1),
+                score=number(self.health_score, 1),
             )
         return Markup("<p>%s</p>") % head + self.health_reasons
 
@@ -510,21 +550,30 @@ class CustomerProfile(models.Model):
     # ------------------------------------------------------------------
     # Explanation, in the reader's language
     # ------------------------------------------------------------------
-    @api.depends("health_data")
-    @api.depends_context("lang")
-    def _compute_health_explanation(self):
+    def _health_labels(self):
+        """Translated dimension names, and a number formatter of the language
+        (looked up once: explanations are built for whole batches)."""
         labels = dict(
             self.env["customer.health.dimension"]
             ._fields["key"]
             ._description_selection(self.env)
         )
+        lang = self.env["res.lang"]._lang_get(self.env.lang or "en_US")
+        return labels, lambda value, digits=0: lang.format(
+            f"%.{digits}f", value, grouping=True
+        )
+
+    @api.depends("health_data")
+    @api.depends_context("lang")
+    def _compute_health_reasons(self):
+        labels, number = self._health_labels()
         for profile in self:
             data = profile.health_data or {}
             review_date = data.get("review_date")
             review_date = review_date and date.fromisoformat(review_date)
             dims = {row[0]: row for row in data.get("dims", [])}
             reasons = [
-                profile._health_reason(key, dims[key][1], labels[key], review_date)
+                profile._health_reason(key, dims[key][1], number, labels, review_date)
                 for key in data.get("reasons", [])
             ]
             if data.get("missing"):
@@ -541,59 +590,63 @@ class CustomerProfile(models.Model):
                 if reasons
                 else False
             )
-            profile.health_breakdown = (
-                profile._health_breakdown_table(data, labels) if dims else False
-            )
 
-    def _health_breakdown_table(self, data, labels):
-        head = (
-            self.env._("Dimension"),
-            self.env._("Value"),
-            self.env._("Score"),
-            self.env._("Weight"),
-            self.env._("Points"),
-        )
-        rows = [
-            (
-                labels[key],
-                self._health_value(key, raw),
-                formatLang(self.env, sub, digits=0),
-                f"{formatLang(self.env, weight * 100, digits=0)} %",
-                formatLang(self.env, points, digits=1),
+    @api.depends("health_data")
+    @api.depends_context("lang")
+    def _compute_health_breakdown(self):
+        labels, number = self._health_labels()
+        head = Markup().join(
+            Markup("<th>%s</th>") % text
+            for text in (
+                self.env._("Dimension"),
+                self.env._("Value"),
+                self.env._("Score"),
+                self.env._("Weight"),
+                self.env._("Points"),
             )
-            for key, raw, sub, weight, points in data["dims"]
-        ]
-        rows += [
-            (labels[key], self.env._("no data: left out"), "", "", "")
-            for key in data.get("missing", [])
-        ]
-        cells = Markup().join(Markup("<th>%s</th>") % text for text in head)
-        body = Markup().join(
-            Markup("<tr>%s</tr>")
-            % Markup().join(Markup("<td>%s</td>") % text for text in row)
-            for row in rows
         )
-        return Markup(
-            '<table class="table table-sm o_customer_health_breakdown">'
-            "<thead><tr>%s</tr></thead><tbody>%s</tbody></table>"
-        ) % (cells, body)
+        for profile in self:
+            data = profile.health_data or {}
+            rows = [
+                (
+                    labels[key],
+                    profile._health_value(key, raw, number),
+                    number(sub),
+                    f"{number(weight * 100)} %",
+                    number(points, 1),
+                )
+                for key, raw, sub, weight, points in data.get("dims", [])
+            ]
+            rows += [
+                (labels[key], self.env._("no data: left out"), "", "", "")
+                for key in data.get("missing", [])
+            ]
+            body = Markup().join(
+                Markup("<tr>%s</tr>")
+                % Markup().join(Markup("<td>%s</td>") % text for text in row)
+                for row in rows
+            )
+            profile.health_breakdown = data.get("dims") and Markup(
+                '<table class="table table-sm o_customer_health_breakdown">'
+                "<thead><tr>%s</tr></thead><tbody>%s</tbody></table>"
+            ) % (head, body)
 
-    def _health_value(self, key, raw):
+    def _health_value(self, key, raw, number):
         """A raw value with its unit: "142 days", "-50 %", "2/5"..."""
         kind = VALUE_KINDS.get(key, "review")
         if kind == "days":
-            return self.env._("%(days)s days", days=formatLang(self.env, raw, digits=0))
+            return self.env._("%(days)s days", days=number(raw))
         if kind == "signed_pct":
             return f"{raw:+.0f} %"
         if kind == "pct":
-            return f"{formatLang(self.env, raw, digits=0)} %"
+            return f"{number(raw)} %"
         if kind == "count":
-            return formatLang(self.env, raw, digits=0)
+            return number(raw)
         return f"{raw:.0f}/5"
 
-    def _health_reason(self, key, raw, label, review_date):
+    def _health_reason(self, key, raw, number, labels, review_date):
         """One of the top reasons of a score, in plain words."""
-        value = formatLang(self.env, abs(raw), digits=0)
+        value = number(abs(raw))
         texts = {
             "recency": lambda: self.env._("No order for %(days)s days", days=value),
             "frequency": lambda: self.env._(
@@ -619,7 +672,7 @@ class CustomerProfile(models.Model):
             return texts[key]()
         return self.env._(
             "%(dimension)s %(score)s/5 at the review of %(date)s",
-            dimension=label,
+            dimension=labels[key],
             score=value,
             date=format_date(self.env, review_date, date_format="long"),
         )
