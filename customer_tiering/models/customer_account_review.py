@@ -100,16 +100,13 @@ class CustomerAccountReview(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        reviews = super().create(vals_list)
-        reviews._commercial_partner_only()
+        reviews = super().create([self._commercial_partner_only(v) for v in vals_list])
         self._refresh_health(reviews._health_targets())
         return reviews
 
     def write(self, vals):
         before = self._health_targets() if HEALTH_FIELDS & set(vals) else set()
-        res = super().write(vals)
-        if "partner_id" in vals:
-            self._commercial_partner_only()
+        res = super().write(self._commercial_partner_only(vals))
         if before:
             self._refresh_health(before | self._health_targets())
         return res
@@ -120,12 +117,13 @@ class CustomerAccountReview(models.Model):
         self._refresh_health(targets)
         return res
 
-    def _commercial_partner_only(self):
+    @api.model
+    def _commercial_partner_only(self, vals):
         """Reviews are for the customer (the company), never for a contact."""
-        for review in self:
-            commercial = review.partner_id.commercial_partner_id
-            if review.partner_id != commercial:
-                review.partner_id = commercial
+        if vals.get("partner_id"):
+            partner = self.env["res.partner"].browse(vals["partner_id"])
+            vals = {**vals, "partner_id": partner.commercial_partner_id.id}
+        return vals
 
     def _health_targets(self):
         return {(review.company_id, review.partner_id) for review in self}

@@ -130,14 +130,18 @@ class CustomerProfile(models.Model):
                 result.score,
                 band,
                 health.trend(result.score, health.reference_score(past, today)),
-                json.dumps(self._health_data(result, review_dates.get(partner_id))),
+                json.dumps(
+                    self._health_data(result, scorecard, review_dates.get(partner_id))
+                ),
                 profile.health_warned_on or None,
             ]
         self._health_select_warnings(company, today, candidates, batch)
         return batch
 
     @api.model
-    def _health_data(self, result, review_date):
+    def _health_data(self, result, scorecard, review_date):
+        """The stored explanation: contributions (most points lost first),
+        missing dimensions (in scorecard order), top reasons, review date."""
         return {
             "dims": [
                 [
@@ -149,7 +153,7 @@ class CustomerProfile(models.Model):
                 ]
                 for c in result.contributions
             ],
-            "missing": list(result.missing),
+            "missing": [dim.key for dim in scorecard if dim.key in result.missing],
             "reasons": [c.key for c in health.top_reasons(result)],
             "review_date": review_date and review_date.isoformat(),
         }
@@ -177,11 +181,12 @@ class CustomerProfile(models.Model):
                 unassigned.append(profile.partner_id.id)
         if unassigned:
             _logger.warning(
-                "customer_tiering: no one to follow up the health of partners %s "
-                "(company %s): set their salesperson or a default user in the "
-                "Settings.",
-                unassigned,
+                "customer_tiering: no one to follow up the health of %s customers "
+                "(company %s, e.g. partners %s): set their salesperson or a "
+                "default user in the Settings.",
+                len(unassigned),
                 company.id,
+                unassigned[:10],
             )
 
     @api.model
