@@ -9,6 +9,7 @@ def post_init_hook(env):
     nightly cron does the work in committed batches; we only ask it to run as
     soon as possible.
     """
+    env["customer.health.dimension"]._ensure_scorecards(env["res.company"].search([]))
     env["customer.profile"]._request_full_refresh(reason="install")
 
 

@@ -1,22 +1,34 @@
 """Tests of the health scorecard: sub-scores, weighting, bands and warnings."""
 
+from datetime import date, timedelta
+
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from customer_tiering_engine import health
 from customer_tiering_engine.health import (
+    DEFAULT_SCORECARD,
+    DIRECTIONS,
+    REVIEW_KEYS,
     Contribution,
     Dimension,
+    Facts,
     HealthConfigError,
     HealthResult,
     band,
+    change_pct,
     compute_health,
+    raw_values,
+    recent_peak,
+    reference_score,
     scorecard_problems,
     should_warn,
+    snapshot_reason,
     subscore,
     top_reasons,
     trend,
+    warning_due,
 )
 
 RECENCY = Dimension("recency", 1.0, good=30, bad=180)  # days, lower is better
@@ -88,6 +100,20 @@ def test_subscore_range(value, good, bad):
         ([RECENCY, Dimension("a", 1, 2, 2)], ["equal_thresholds"]),
         ([RECENCY, Dimension("a", 1, 2, 2, enabled=False)], []),
         ([RECENCY, Dimension("recency", 1, 1, 2)], ["duplicate_key"]),
+        ([Dimension("a", 1, 30, 180, higher_is_better=False)], []),
+        ([Dimension("a", 1, 180, 30, higher_is_better=True)], []),
+        (
+            [Dimension("a", 1, 180, 30, higher_is_better=False)],
+            ["reversed_thresholds"],
+        ),
+        (
+            [RECENCY, Dimension("a", 1, 1, 5, enabled=False, higher_is_better=True)],
+            [],
+        ),
+        (
+            [Dimension("a", 1, 2, 2, higher_is_better=True)],
+            ["equal_thresholds"],
+        ),
     ],
 )
 def test_scorecard_problems(dimensions, problems):
@@ -338,3 +364,250 @@ def test_should_warn_custom_drop():
 
 def test_module_name():
     assert health.__name__ == "customer_tiering_engine.health"
+
+
+# --- the shipped scorecard ---------------------------------------------------
+
+
+def test_default_scorecard_is_valid_and_sums_to_100():
+    assert scorecard_problems(DEFAULT_SCORECARD) == []
+    assert sum(d.weight for d in DEFAULT_SCORECARD) == 100
+    assert all(d.enabled and d.higher_is_better is not None for d in DEFAULT_SCORECARD)
+    assert set(REVIEW_KEYS) <= set(DIRECTIONS)
+    assert set(raw_values(Facts(), date(2026, 1, 1))) == set(DIRECTIONS)
+    # The issue's example: recency <= 30 days gives 100, >= 180 days gives 0.
+    recency = next(d for d in DEFAULT_SCORECARD if d.key == "recency")
+    assert (recency.good, recency.bad) == (30, 180)
+
+
+# --- raw values ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "expected"),
+    [
+        (5, 10, -50.0),
+        (10, 10, 0.0),
+        (15, 10, 50.0),
+        (30, 10, 100.0),  # capped
+        (3, 0, 100.0),  # something from nothing
+        (0, 0, None),  # nothing from nothing
+        (0, 4, -100.0),
+        (0, -5, None),  # credit notes only
+    ],
+)
+def test_change_pct(current, previous, expected):
+    assert change_pct(current, previous) == expected
+
+
+TODAY = date(2026, 3, 31)
+
+
+def test_raw_values_from_facts():
+    facts = Facts(
+        last_order_date=TODAY - timedelta(days=142),
+        orders=2,
+        orders_prev=4,
+        revenue=80.0,
+        revenue_prev=100.0,
+        receivable=1500.0,
+        overdue=630.0,
+        overdue_days=35.0,
+        overdue_activities=2,
+        engagement=75.0,
+        review={"satisfaction": 2, "needs_met": None},
+    )
+    raw = raw_values(facts, TODAY)
+    assert raw["recency"] == 142.0
+    assert raw["frequency"] == -50.0
+    assert raw["revenue_trend"] == pytest.approx(-20.0)
+    assert raw["payment_overdue"] == pytest.approx(42.0)
+    assert raw["payment_delay"] == 35.0
+    assert raw["engagement"] == 75.0
+    assert raw["overdue_activities"] == 2.0
+    assert raw["satisfaction"] == 2.0
+    assert raw["needs_met"] is None
+    assert raw["relationship"] is None
+
+
+def test_raw_values_missing_data():
+    raw = raw_values(Facts(), TODAY)
+    assert raw["recency"] is None, "never ordered"
+    assert raw["frequency"] is None and raw["revenue_trend"] is None
+    assert raw["payment_overdue"] is None, "no invoicing: left out"
+    assert raw["payment_delay"] is None
+    assert raw["engagement"] is None, "no maintenance plan yet"
+    assert raw["overdue_activities"] == 0.0
+    # Invoiced and everything paid: the best payment values, not missing.
+    paid = raw_values(Facts(receivable=0.0), TODAY)
+    assert (paid["payment_overdue"], paid["payment_delay"]) == (0.0, 0.0)
+    # An order "in the future" of the evaluation day counts as today.
+    assert raw_values(Facts(last_order_date=TODAY + timedelta(1)), TODAY)[
+        "recency"
+    ] == (0.0)
+
+
+def test_default_scorecard_with_missing_dimensions():
+    facts = Facts(
+        last_order_date=TODAY - timedelta(days=330),
+        orders=0,
+        orders_prev=1,
+        revenue=30_000,
+        revenue_prev=120_000,
+    )
+    result = compute_health(DEFAULT_SCORECARD, raw_values(facts, TODAY))
+    # recency, frequency and revenue lost; only "no overdue activity" scores.
+    assert result.score == pytest.approx(100 * 5 / 45, abs=0.05)
+    assert band(result.score) == "at_risk"
+    assert set(result.missing) == {
+        "payment_overdue",
+        "payment_delay",
+        "engagement",
+    }.union(REVIEW_KEYS)
+    assert [c.key for c in top_reasons(result)] == [
+        "recency",
+        "revenue_trend",
+        "frequency",
+    ]
+
+
+facts_strategy = st.builds(
+    Facts,
+    last_order_date=st.none() | st.dates(date(2020, 1, 1), TODAY),
+    orders=st.integers(0, 50),
+    orders_prev=st.integers(0, 50),
+    revenue=st.floats(0, 1e7),
+    revenue_prev=st.floats(0, 1e7),
+    receivable=st.none() | st.floats(0, 1e6),
+    overdue=st.floats(0, 1e6),
+    overdue_days=st.floats(0, 400),
+    overdue_activities=st.integers(0, 20),
+    engagement=st.none() | st.floats(0, 100),
+    review=st.fixed_dictionaries(
+        {key: st.none() | st.integers(1, 5) for key in REVIEW_KEYS}
+    ),
+)
+
+
+@given(facts_strategy, st.integers(1, 400))
+def test_better_facts_never_lower_the_default_score(facts, delta):
+    def score(**changes):
+        changed = Facts(**{**facts.__dict__, **changes})
+        return compute_health(DEFAULT_SCORECARD, raw_values(changed, TODAY)).score
+
+    base = score()
+    assert base is not None, "overdue activities always have a value"
+    assert 0.0 <= base <= 100.0
+    if facts.last_order_date is not None:
+        later = min(TODAY, facts.last_order_date + timedelta(days=delta))
+        assert score(last_order_date=later) >= base
+    assert score(overdue_activities=max(0, facts.overdue_activities - 1)) >= base
+    assert score(overdue_days=max(0.0, facts.overdue_days - delta)) >= base
+    assert score(orders=facts.orders + delta) >= base
+    assert score(revenue=facts.revenue + delta) >= base
+    if facts.receivable:
+        assert score(overdue=max(0.0, facts.overdue - delta)) >= base
+
+
+# --- history and trend ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("last", "old_band", "new_band", "expected"),
+    [
+        (None, None, "healthy", "monthly"),  # first evaluation
+        (None, None, None, None),  # no score: nothing to keep
+        (date(2026, 3, 1), "healthy", "healthy", None),  # already this month
+        (date(2026, 2, 28), "healthy", "healthy", "monthly"),
+        (date(2025, 3, 15), "watch", "watch", "monthly"),  # same month, other year
+        (date(2026, 3, 30), "healthy", "watch", "band"),
+        (date(2026, 2, 1), "watch", "at_risk", "band"),
+        (date(2026, 3, 30), "watch", None, None),
+    ],
+)
+def test_snapshot_reason(last, old_band, new_band, expected):
+    reason = snapshot_reason(
+        last_snapshot=last, today=TODAY, old_band=old_band, new_band=new_band
+    )
+    assert reason == expected
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.sampled_from(["healthy", "watch", "at_risk"])),
+        min_size=365,
+        max_size=365,
+    )
+)
+def test_snapshots_bounded_over_a_year(days):
+    """A year of evaluations (0 to 3 a day): at most 12 snapshots plus the
+    band changes, and one in every month with an evaluation."""
+    start = date(2025, 1, 1)
+    last = band_now = None
+    snapshots, changes, months = [], 0, set()
+    for offset, (runs, new_band) in enumerate(days):
+        today = start + timedelta(days=offset)
+        for _run in range(runs):
+            months.add(today.month)
+            reason = snapshot_reason(
+                last_snapshot=last, today=today, old_band=band_now, new_band=new_band
+            )
+            if band_now is not None and new_band != band_now:
+                changes += 1
+            if reason:
+                snapshots.append((today, reason))
+                last = today
+            band_now = new_band
+    assert len(snapshots) <= 12 + changes
+    assert {when.month for when, _reason in snapshots} == months
+    assert sum(reason == "band" for _when, reason in snapshots) == changes
+
+
+def test_reference_score():
+    history = [
+        (TODAY - timedelta(days=61), 10.0),
+        (TODAY - timedelta(days=44), 20.0),
+        (TODAY - timedelta(days=28), 30.0),
+        (TODAY - timedelta(days=28), 35.0),  # same day: the last one
+        (TODAY - timedelta(days=10), 40.0),
+    ]
+    assert reference_score(history, TODAY) == 35.0
+    assert reference_score(history[:2], TODAY) == 20.0
+    assert reference_score(history[:1], TODAY) is None, "too old"
+    assert reference_score(history[-1:], TODAY) is None, "too recent"
+    assert reference_score([], TODAY) is None
+    tie = [(TODAY - timedelta(days=33), 1.0), (TODAY - timedelta(days=27), 2.0)]
+    assert reference_score(tie, TODAY) == 2.0, "the later one on a tie"
+    assert reference_score(list(reversed(tie)), TODAY) == 2.0
+
+
+def test_recent_peak():
+    history = [
+        (TODAY - timedelta(days=31), 99.0),
+        (TODAY - timedelta(days=30), 80.0),
+        (TODAY - timedelta(days=3), 60.0),
+        (TODAY + timedelta(days=1), 100.0),  # after the evaluation day
+    ]
+    assert recent_peak(history, TODAY) == 80.0
+    assert recent_peak(history, TODAY, previous=85.0) == 85.0
+    assert recent_peak([], TODAY, previous=50.0) == 50.0
+    assert recent_peak([], TODAY) is None
+
+
+@pytest.mark.parametrize(
+    ("code", "open_warning", "warned_days_ago", "expected"),
+    [
+        (None, False, None, False),
+        ("entered_at_risk", False, None, True),
+        ("entered_at_risk", True, None, False),  # one is still open
+        ("entered_at_risk", False, 2, True),  # a new event
+        ("dropped", False, None, True),
+        ("dropped", True, None, False),
+        ("dropped", False, 29, False),  # same drop, already warned
+        ("dropped", False, 30, True),
+    ],
+)
+def test_warning_due(code, open_warning, warned_days_ago, expected):
+    warned_on = None if warned_days_ago is None else TODAY - timedelta(warned_days_ago)
+    due = warning_due(code, open_warning=open_warning, warned_on=warned_on, today=TODAY)
+    assert due is expected

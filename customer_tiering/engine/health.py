@@ -1,10 +1,15 @@
-"""Customer health score: weighted sub-scores of raw measured values."""
+"""Customer health score: weighted sub-scores of raw measured values.
+
+Also the rules around the score: the shipped scorecard, raw values from a
+customer's facts, bands, trend, history snapshots and early warnings.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 
 class HealthConfigError(ValueError):
@@ -29,6 +34,8 @@ class Dimension:
     good: float
     bad: float
     enabled: bool = True
+    # None: any direction; True/False: ``good`` must be above/below ``bad``.
+    higher_is_better: bool | None = None
 
     @property
     def active(self) -> bool:
@@ -75,6 +82,14 @@ def scorecard_problems(dimensions: Iterable[Dimension]) -> list[str]:
         problems.append("negative_weight")
     if any(dim.enabled and dim.good == dim.bad for dim in dimensions):
         problems.append("equal_thresholds")
+    if any(
+        dim.enabled
+        and dim.higher_is_better is not None
+        and dim.good != dim.bad
+        and (dim.good > dim.bad) != dim.higher_is_better
+        for dim in dimensions
+    ):
+        problems.append("reversed_thresholds")
     if len({dim.key for dim in dimensions}) < len(dimensions):
         problems.append("duplicate_key")
     return problems
@@ -166,3 +181,190 @@ def should_warn(
     ):
         return "dropped"
     return None
+
+
+# --- the shipped scorecard ---------------------------------------------------
+
+# Review scores run from 1 (very poor) to 5 (excellent).
+REVIEW_KEYS = (
+    "satisfaction",
+    "needs_met",
+    "strategic_alignment",
+    "innovation",
+    "relationship",
+)
+
+# The default scorecard: weights sum to 100; ``good``/``bad`` in the unit of
+# each raw value (see :func:`raw_values`).  Orders and revenue weigh most (the
+# seeds' "value contribution"), then payments and the account team's own
+# follow-up, then the review's judgement ("relationship health" and "growth
+# potential").
+DEFAULT_SCORECARD: tuple[Dimension, ...] = (
+    Dimension("recency", 15, good=30, bad=180, higher_is_better=False),
+    Dimension("frequency", 10, good=0, bad=-50, higher_is_better=True),
+    Dimension("revenue_trend", 15, good=10, bad=-30, higher_is_better=True),
+    Dimension("payment_overdue", 10, good=0, bad=50, higher_is_better=False),
+    Dimension("payment_delay", 5, good=0, bad=60, higher_is_better=False),
+    Dimension("engagement", 10, good=90, bad=40, higher_is_better=True),
+    Dimension("overdue_activities", 5, good=0, bad=5, higher_is_better=False),
+    Dimension("satisfaction", 10, good=5, bad=1, higher_is_better=True),
+    Dimension("needs_met", 5, good=5, bad=1, higher_is_better=True),
+    Dimension("strategic_alignment", 5, good=5, bad=1, higher_is_better=True),
+    Dimension("innovation", 5, good=5, bad=1, higher_is_better=True),
+    Dimension("relationship", 5, good=5, bad=1, higher_is_better=True),
+)
+DIRECTIONS: dict[str, bool] = {
+    d.key: bool(d.higher_is_better) for d in DEFAULT_SCORECARD
+}
+
+
+# --- raw values ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What is known of one customer on a given day (amounts in one currency)."""
+
+    last_order_date: date | None = None
+    orders: int = 0  # orders in the frequency window
+    orders_prev: int = 0  # orders in the window before
+    revenue: float = 0.0  # revenue in the revenue window
+    revenue_prev: float = 0.0  # revenue in the window before
+    receivable: float | None = None  # open invoices; None: no recent invoicing
+    overdue: float = 0.0  # part of ``receivable`` past its due date
+    overdue_days: float = 0.0  # amount-weighted days past due of ``overdue``
+    overdue_activities: int = 0  # open activities past their deadline
+    engagement: float | None = None  # % of planned follow-ups done; None: no plan
+    review: Mapping[str, int | None] = field(default_factory=dict)  # 1..5 scores
+
+
+def change_pct(current: float, previous: float, cap: float = 100.0) -> float | None:
+    """Change of ``current`` against ``previous`` in percent, at most ``cap``.
+
+    Something from nothing counts as ``cap``; nothing from nothing is unknown.
+    """
+    if previous <= 0:
+        return None if current <= 0 else cap
+    return min(cap, (current - previous) / previous * 100.0)
+
+
+def raw_values(facts: Facts, today: date) -> dict[str, float | None]:
+    """Raw value of every dimension of :data:`DEFAULT_SCORECARD` (None: no data).
+
+    recency: days since the last order; frequency and revenue_trend: percent
+    change against the window before; payment_overdue: percent of the open
+    receivables past due; payment_delay: days past due, weighted by amount;
+    engagement: percent of planned follow-ups done; overdue_activities: count;
+    review keys: the 1..5 score of the latest review that still counts.
+    """
+    receivable = facts.receivable
+    paying = receivable is not None
+    values: dict[str, float | None] = {
+        "recency": None
+        if facts.last_order_date is None
+        else float(max(0, (today - facts.last_order_date).days)),
+        "frequency": change_pct(facts.orders, facts.orders_prev),
+        "revenue_trend": change_pct(facts.revenue, facts.revenue_prev),
+        "payment_overdue": (
+            min(100.0, max(0.0, facts.overdue / receivable * 100.0))
+            if paying and receivable > 0
+            else (0.0 if paying else None)
+        ),
+        "payment_delay": max(0.0, facts.overdue_days) if paying else None,
+        "engagement": facts.engagement,
+        "overdue_activities": float(facts.overdue_activities),
+    }
+    for key in REVIEW_KEYS:
+        score = facts.review.get(key)
+        values[key] = None if score is None else float(score)
+    return values
+
+
+# --- history and trend ---------------------------------------------------------
+
+
+def snapshot_reason(
+    *,
+    last_snapshot: date | None,
+    today: date,
+    old_band: str | None,
+    new_band: str | None,
+) -> str | None:
+    """Why a history snapshot is due today: "band", "monthly" or None.
+
+    One snapshot at every band change, otherwise the first evaluation of each
+    calendar month: at most 12 snapshots plus the band changes in a year,
+    however often the customer is evaluated.
+    """
+    if new_band is None:
+        return None
+    if old_band is not None and new_band != old_band:
+        return "band"
+    if last_snapshot is None or (last_snapshot.year, last_snapshot.month) != (
+        today.year,
+        today.month,
+    ):
+        return "monthly"
+    return None
+
+
+def reference_score(
+    history: Iterable[tuple[date, float]],
+    today: date,
+    days: int = 30,
+    tolerance: int = 15,
+) -> float | None:
+    """The score of about ``days`` days ago, for the trend.
+
+    Among the ``(date, score)`` snapshots dated ``days`` +/- ``tolerance`` days
+    before ``today``, the one nearest to that day (the later one on a tie, the
+    last given one on the same date); None when there is none.
+    """
+    target = today - timedelta(days=days)
+    best = None
+    for when, score in history:
+        distance = abs((when - target).days)
+        if distance > tolerance:
+            continue
+        key = (distance, -when.toordinal())
+        if best is None or key <= best[0]:
+            best = (key, score)
+    return None if best is None else best[1]
+
+
+def recent_peak(
+    history: Iterable[tuple[date, float]],
+    today: date,
+    previous: float | None = None,
+    days: int = 30,
+) -> float | None:
+    """Highest score of the last ``days`` days: snapshots and the ``previous``
+    evaluation; the base of the "lost N points within 30 days" warning."""
+    since = today - timedelta(days=days)
+    scores = [score for when, score in history if since <= when <= today]
+    if previous is not None:
+        scores.append(previous)
+    return max(scores, default=None)
+
+
+def warning_due(
+    code: str | None,
+    *,
+    open_warning: bool,
+    warned_on: date | None,
+    today: date,
+    cooldown_days: int = 30,
+) -> bool:
+    """Whether a warning of ``code`` (see :func:`should_warn`) creates a follow-up.
+
+    Never while one is open; a drop (which stays visible for up to 30 days)
+    warns again only ``cooldown_days`` after the last warning.  Entering
+    "at_risk" is an event of its own and always warns.
+    """
+    if code is None or open_warning:
+        return False
+    return not (
+        code == "dropped"
+        and warned_on is not None
+        and (today - warned_on).days < cooldown_days
+    )

@@ -46,6 +46,14 @@ METRIC_COLUMNS = (
     ("pending_downgrade_since", "date"),
     ("override_active", "bool"),
 )
+# Health columns written by the same UPDATE (see customer_profile_health.py).
+HEALTH_COLUMNS = (
+    ("health_score", "float8"),
+    ("health_band", "varchar"),
+    ("health_trend", "float8"),
+    ("health_data", "jsonb"),
+    ("health_warned_on", "date"),
+)
 
 
 OVERRIDE_FIELDS = (
@@ -162,8 +170,10 @@ class CustomerProfile(models.Model):
         """Re-evaluate these profiles (all of one company) and store the results.
 
         One SQL aggregate for the metrics, the pure engine for the decisions,
-        one bulk UPDATE for the profiles; history rows, chatter notes and
-        partner fields only where the carried tier changed.
+        one bulk UPDATE for the profiles (tier and health columns); history
+        rows, chatter notes and partner fields only where the carried tier
+        changed; health snapshots, partner fields and warnings likewise (see
+        customer_profile_health.py).
         """
         if not self:
             return self
@@ -224,19 +234,27 @@ class CustomerProfile(models.Model):
                 changes.append((profile, current.id, decision, m))
             if profile.override_tier_id and not decision.override_active:
                 ended |= profile
-        self._write_rows(rows, now, run)
+        health = self._health_evaluate(company, today, metrics)
+        self._write_rows(
+            METRIC_COLUMNS + HEALTH_COLUMNS,
+            [(*row, *health.columns[row[0]]) for row in rows],
+            now,
+            run,
+        )
         self._apply_tier_changes(changes, cause=cause)
         ended.write(dict.fromkeys(OVERRIDE_FIELDS, False))
+        self._health_apply(company, today, health)
         return self
 
-    def _write_rows(self, rows, now, run=None):
-        """Bulk UPDATE of the profiles' metric columns (one statement)."""
+    def _write_rows(self, columns, rows, now, run=None):
+        """Bulk UPDATE of the profiles' ``columns`` (one statement); each row is
+        the profile id followed by the values of ``columns``."""
         if not rows:
             return
-        names = [name for name, __ in METRIC_COLUMNS]
+        names = [name for name, __ in columns]
         assignments = SQL(", ").join(
             SQL("%s = v.%s::%s", SQL.identifier(n), SQL.identifier(n), SQL(t))
-            for n, t in METRIC_COLUMNS
+            for n, t in columns
         )
         values = SQL(", ").join(
             SQL("(%s)", SQL(", ").join(SQL("%s", value) for value in row))
@@ -579,6 +597,7 @@ class CustomerProfile(models.Model):
                 self.env["customer.tier"].with_company(company)._check_usable_ladder(
                     company
                 )
+                self.env["customer.health.dimension"]._get_scorecard(company)
             except UserError as error:
                 _logger.error(
                     "customer_tiering: company %s skipped: %s", company.name, error
@@ -631,6 +650,7 @@ class CustomerProfile(models.Model):
         today = fields.Date.context_today(self)
         self._create_missing_profiles(company)
         profiles = self.search([("company_id", "=", company.id)])
+        profiles._demo_reset_health()
         profiles._refresh(today=today - relativedelta(days=20))
         overridden = profiles.filtered(lambda p: p.partner_id.id == override_partner_id)
         overridden.write(

@@ -91,6 +91,10 @@ class CustomerTier(models.Model):
         default=7,
         help="Deadline, in days, of the follow-up created by a health warning.",
     )
+    notify_team_leader = fields.Boolean(
+        help="Health-risk follow-ups of this tier's customers also notify the "
+        "sales team leader.",
+    )
     customer_count = fields.Integer(compute="_compute_customer_count")
 
     _sql_constraints = [

@@ -2,12 +2,17 @@
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..engine import health
+
 # Changing one of these re-evaluates every customer of the company.
 TIERING_SETTINGS = (
     "customer_tiering_basis",
     "customer_tiering_window_months",
     "customer_tiering_frequency_months",
     "customer_tiering_grace_days",
+    "customer_health_healthy_min",
+    "customer_health_watch_min",
+    "customer_health_review_max_age",
 )
 
 RUN_REASONS = [
@@ -48,6 +53,38 @@ class ResCompany(models.Model):
     customer_tiering_run_reason = fields.Selection(
         RUN_REASONS, string="Tier Refresh Reason", copy=False
     )
+    customer_health_healthy_min = fields.Float(
+        string="Healthy From", default=70.0, required=True
+    )
+    customer_health_watch_min = fields.Float(
+        string="Watch From", default=40.0, required=True
+    )
+    customer_health_drop_points = fields.Float(
+        string="Warning Drop (points)",
+        default=15.0,
+        required=True,
+        help="A customer whose score falls by at least this many points within "
+        "30 days gets a health-risk follow-up.",
+    )
+    customer_health_review_max_age = fields.Integer(
+        string="Account Review Validity (days)",
+        default=180,
+        required=True,
+        help="Older account reviews no longer count in the health score.",
+    )
+    customer_health_user_id = fields.Many2one(
+        "res.users",
+        string="Default Health Follow-up User",
+        domain="[('share', '=', False)]",
+        help="Responsible for health-risk follow-ups of customers without a "
+        "salesperson or sales team leader.",
+    )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        companies = super().create(vals_list)
+        self.env["customer.health.dimension"]._ensure_scorecards(companies)
+        return companies
 
     def write(self, vals):
         changed = self.filtered(
@@ -94,4 +131,34 @@ class ResCompany(models.Model):
             if company.customer_tiering_grace_days < 0:
                 raise ValidationError(
                     self.env._("The downgrade grace period cannot be negative.")
+                )
+
+    @api.constrains(
+        "customer_health_healthy_min",
+        "customer_health_watch_min",
+        "customer_health_drop_points",
+        "customer_health_review_max_age",
+    )
+    def _check_customer_health_settings(self):
+        for company in self:
+            try:
+                health.band(
+                    None,
+                    company.customer_health_healthy_min,
+                    company.customer_health_watch_min,
+                )
+            except ValueError as error:
+                raise ValidationError(
+                    self.env._(
+                        "Health bands need 0 <= watch threshold < healthy "
+                        "threshold <= 100."
+                    )
+                ) from error
+            if company.customer_health_drop_points <= 0:
+                raise ValidationError(
+                    self.env._("The warning drop must be a positive number of points.")
+                )
+            if company.customer_health_review_max_age < 1:
+                raise ValidationError(
+                    self.env._("Account reviews must count for at least one day.")
                 )

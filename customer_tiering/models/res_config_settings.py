@@ -20,6 +20,21 @@ class ResConfigSettings(models.TransientModel):
     customer_tiering_run_start = fields.Datetime(
         related="company_id.customer_tiering_run_start"
     )
+    customer_health_healthy_min = fields.Float(
+        related="company_id.customer_health_healthy_min", readonly=False
+    )
+    customer_health_watch_min = fields.Float(
+        related="company_id.customer_health_watch_min", readonly=False
+    )
+    customer_health_drop_points = fields.Float(
+        related="company_id.customer_health_drop_points", readonly=False
+    )
+    customer_health_review_max_age = fields.Integer(
+        related="company_id.customer_health_review_max_age", readonly=False
+    )
+    customer_health_user_id = fields.Many2one(
+        related="company_id.customer_health_user_id", readonly=False
+    )
 
     # Changing a setting writes the company, which requests a full refresh
     # (res.company.write): settings and direct writes behave alike.
@@ -48,3 +63,11 @@ class ResConfigSettings(models.TransientModel):
         return self.env["ir.actions.act_window"]._for_xml_id(
             "customer_tiering.action_customer_tier"
         )
+
+    def action_customer_health_open_scorecard(self):
+        self.env["customer.health.dimension"]._ensure_scorecards(self.company_id)
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_tiering.action_customer_health_dimension"
+        )
+        action["domain"] = [("company_id", "=", self.company_id.id)]
+        return action

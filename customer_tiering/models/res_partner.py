@@ -1,5 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from collections import defaultdict
+
 from odoo import api, fields, models
+
+from .customer_health_snapshot import BANDS
 
 
 class ResPartner(models.Model):
@@ -75,6 +79,36 @@ class ResPartner(models.Model):
     customer_tier_history_count = fields.Integer(
         compute="_compute_customer_tier_history_count"
     )
+    # Health: score and band company-dependent like the tier (lists filter and
+    # group on them), maintained by customer.profile, written only on change.
+    customer_health_score = fields.Float(
+        string="Health Score",
+        company_dependent=True,
+        readonly=True,
+        help="0 to 100, from the weighted health scorecard.",
+    )
+    customer_health_band = fields.Selection(
+        BANDS, string="Health", company_dependent=True, readonly=True
+    )
+    customer_health_trend = fields.Float(
+        string="Health Trend",
+        related="customer_profile_id.health_trend",
+        search="_search_customer_health_trend",
+        help="Score change against about 30 days earlier.",
+    )
+    customer_health_reasons = fields.Html(related="customer_profile_id.health_reasons")
+    customer_health_breakdown = fields.Html(
+        related="customer_profile_id.health_breakdown"
+    )
+    customer_health_snapshot_count = fields.Integer(
+        compute="_compute_customer_health_counts"
+    )
+    customer_review_count = fields.Integer(compute="_compute_customer_health_counts")
+    customer_last_review_id = fields.Many2one(
+        "customer.account.review",
+        string="Last Account Review",
+        compute="_compute_customer_health_counts",
+    )
 
     @api.depends_context("company")
     @api.depends("customer_profile_ids")
@@ -107,6 +141,30 @@ class ResPartner(models.Model):
                 partner.commercial_partner_id.id, 0
             )
 
+    @api.depends_context("company")
+    def _compute_customer_health_counts(self):
+        commercial = self.commercial_partner_id.ids
+        company_domain = [("company_id", "=", self.env.company.id)]
+        domain = [("partner_id", "in", commercial), *company_domain]
+        snapshots = dict(
+            self.env["customer.health.snapshot"]._read_group(
+                domain, ["partner_id"], ["__count"]
+            )
+        )
+        # Newest first (the model's order): the first seen is the last review.
+        Review = self.env["customer.account.review"]
+        last, review_counts = {}, defaultdict(int)
+        for review in Review.search(domain):
+            last.setdefault(review.partner_id, review)
+            review_counts[review.partner_id] += 1
+        for partner in self:
+            commercial_partner = partner.commercial_partner_id
+            partner.customer_health_snapshot_count = snapshots.get(
+                commercial_partner, 0
+            )
+            partner.customer_review_count = review_counts.get(commercial_partner, 0)
+            partner.customer_last_review_id = last.get(commercial_partner, Review)
+
     def _search_customer_profile_id(self, operator, value):
         return self._search_profile_field(operator, value, "id")
 
@@ -121,6 +179,9 @@ class ResPartner(models.Model):
 
     def _search_customer_tier_overridden(self, operator, value):
         return self._search_profile_field(operator, value, "override_active")
+
+    def _search_customer_health_trend(self, operator, value):
+        return self._search_profile_field(operator, value, "health_trend")
 
     def write(self, vals):
         res = super().write(vals)
@@ -169,3 +230,38 @@ class ResPartner(models.Model):
         self.env["customer.profile"]._check_manager()
         self.env["customer.profile"]._refresh_partners(self)
         return True
+
+    def action_view_customer_health_history(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_tiering.action_customer_health_snapshot"
+        )
+        action["domain"] = [
+            ("partner_id", "=", self.commercial_partner_id.id),
+            ("company_id", "=", self.env.company.id),
+        ]
+        action["context"] = {"graph_groupbys": ["date:day"], "create": False}
+        action["views"] = [(False, "graph"), (False, "list")]
+        return action
+
+    def action_view_customer_reviews(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_tiering.action_customer_account_review"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action
+
+    def action_customer_account_review(self):
+        """A new account review of this customer, in a dialog."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Account Review"),
+            "res_model": "customer.account.review",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_partner_id": self.commercial_partner_id.id},
+        }

@@ -52,3 +52,54 @@ registry.category("web_tour.tours").add("customer_tiering_override_tour", {
         },
     ],
 });
+
+const SCORES = [
+    "satisfaction",
+    "needs_met",
+    "strategic_alignment",
+    "innovation",
+    "relationship",
+];
+
+registry.category("web_tour.tours").add("customer_tiering_health_tour", {
+    steps: () => [
+        {
+            content: "The customer is at risk",
+            trigger: ".o_field_widget[name='customer_health_band'] .badge:contains('At Risk')",
+        },
+        {
+            content: "Open the health tab",
+            trigger: "a.nav-link:contains('Health')",
+            run: "click",
+        },
+        {
+            content: "Read why",
+            trigger:
+                ".o_field_widget[name='customer_health_reasons'] li:contains('No order for 330 days')",
+        },
+        {
+            content: "Record an account review",
+            trigger: "button[name='action_customer_account_review']",
+            run: "click",
+        },
+        ...SCORES.map((name) => ({
+            content: `Score ${name}`,
+            trigger: `.modal div[name='${name}'] input[data-value='5']`,
+            run: "click",
+        })),
+        {
+            content: "Save the review",
+            trigger: ".modal .o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "The score moved: the customer is no longer at risk",
+            trigger:
+                "body:not(:has(.modal)) .o_field_widget[name='customer_health_band'] .badge:contains('Watch')",
+        },
+        {
+            content: "The review is the last one",
+            trigger: ".o_field_widget[name='customer_last_review_id'] a:contains('Tianfu')",
+        },
+    ],
+});

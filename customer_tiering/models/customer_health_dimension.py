@@ -1,0 +1,200 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..engine import health
+
+DIMENSION_KEYS = [
+    ("recency", "Purchase recency"),
+    ("frequency", "Order frequency trend"),
+    ("revenue_trend", "Revenue trend"),
+    ("payment_overdue", "Overdue receivables"),
+    ("payment_delay", "Payment delay"),
+    ("engagement", "Follow-up engagement"),
+    ("overdue_activities", "Overdue activities"),
+    ("satisfaction", "Satisfaction"),
+    ("needs_met", "Needs met"),
+    ("strategic_alignment", "Strategic alignment"),
+    ("innovation", "Innovation participation"),
+    ("relationship", "Relationship closeness"),
+]
+
+
+class CustomerHealthDimension(models.Model):
+    """One line of a company's health scorecard.
+
+    Every company has one line per dimension of the engine's catalogue
+    (``health.DEFAULT_SCORECARD``), created with the shipped defaults when
+    missing; managers tune weights and thresholds or switch lines off, but
+    cannot delete them.
+    """
+
+    _name = "customer.health.dimension"
+    _description = "Customer Health Dimension"
+    _order = "company_id, sequence, id"
+    _rec_name = "key"
+
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        default=lambda self: self.env.company,
+    )
+    sequence = fields.Integer(default=10)
+    key = fields.Selection(DIMENSION_KEYS, string="Dimension", required=True)
+    enabled = fields.Boolean(default=True)
+    weight = fields.Float(
+        default=10.0,
+        help="Relative weight; the weights of the dimensions a customer has data "
+        "for are scaled to sum to 100 %.",
+    )
+    good = fields.Float(
+        string="Full Score At",
+        help="Raw value at (or beyond) which the dimension scores 100.",
+    )
+    bad = fields.Float(
+        string="Zero Score At",
+        help="Raw value at (or beyond) which the dimension scores 0; linear between.",
+    )
+    unit = fields.Char(compute="_compute_unit")
+    higher_is_better = fields.Boolean(compute="_compute_unit")
+
+    _sql_constraints = [
+        (
+            "company_key_uniq",
+            "UNIQUE(company_id, key)",
+            "A scorecard has one line per dimension.",
+        ),
+    ]
+
+    def _units(self):
+        return {
+            "recency": self.env._("days since the last confirmed order"),
+            "frequency": self.env._("% change of the orders against the period before"),
+            "revenue_trend": self.env._(
+                "% change of the revenue against the period before"
+            ),
+            "payment_overdue": self.env._("% of the open receivables overdue"),
+            "payment_delay": self.env._("days overdue, weighted by amount"),
+            "engagement": self.env._("% of the planned follow-ups done (90 days)"),
+            "overdue_activities": self.env._("open activities past their deadline"),
+        }
+
+    @api.depends("key")
+    def _compute_unit(self):
+        units = self._units()
+        review = self.env._("score 1 to 5 of the latest account review")
+        for line in self:
+            line.unit = units.get(line.key, review)
+            line.higher_is_better = health.DIRECTIONS.get(line.key, True)
+
+    def _to_dimension(self):
+        self.ensure_one()
+        return health.Dimension(
+            key=self.key,
+            weight=self.weight,
+            good=self.good,
+            bad=self.bad,
+            enabled=self.enabled,
+            higher_is_better=health.DIRECTIONS.get(self.key),
+        )
+
+    @api.model
+    def _ensure_scorecards(self, companies):
+        """Create the missing lines of ``companies``' scorecards (shipped defaults)."""
+        # sudo: the scorecard is configuration every company must have; it is
+        # completed here on behalf of whoever triggers the first evaluation.
+        Dimension = self.sudo().with_context(active_test=False)
+        existing = {
+            (line.company_id.id, line.key)
+            for line in Dimension.search([("company_id", "in", companies.ids)])
+        }
+        vals = [
+            {
+                "company_id": company.id,
+                "sequence": sequence,
+                "key": dim.key,
+                "weight": dim.weight,
+                "good": dim.good,
+                "bad": dim.bad,
+            }
+            for company in companies
+            for sequence, dim in enumerate(health.DEFAULT_SCORECARD, start=1)
+            if (company.id, dim.key) not in existing
+        ]
+        if vals:
+            Dimension.with_context(customer_tiering_no_refresh=True).create(vals)
+
+    @api.model
+    def _get_scorecard(self, company):
+        """The engine's view of ``company``'s scorecard, or a UserError saying
+        why customers cannot be scored with it."""
+        self._ensure_scorecards(company)
+        # sudo: a salesperson's action (an order, a review) may re-score a
+        # customer; the scorecard is readable by them anyway.
+        lines = self.sudo().search([("company_id", "=", company.id)])
+        dimensions = [line._to_dimension() for line in lines]
+        problems = health.scorecard_problems(dimensions)
+        if problems:
+            raise UserError(self._problem_message(problems[0], company))
+        return dimensions
+
+    def _problem_message(self, code, company):
+        messages = {
+            "no_active_dimension": self.env._(
+                "The health scorecard of %(company)s needs at least one enabled "
+                "dimension with a positive weight."
+            ),
+            "negative_weight": self.env._(
+                "Health dimension weights cannot be negative (%(company)s)."
+            ),
+            "equal_thresholds": self.env._(
+                "A health dimension of %(company)s scores 100 and 0 at the same "
+                "value: set two different thresholds."
+            ),
+            "reversed_thresholds": self.env._(
+                "The thresholds of a health dimension of %(company)s are in the "
+                "wrong order: where lower is better (days, overdue share...) the "
+                "full-score value must be below the zero-score value, and above "
+                "it where higher is better."
+            ),
+            "duplicate_key": self.env._(
+                "A health scorecard of %(company)s lists a dimension twice."
+            ),
+        }
+        return messages[code] % {"company": company.name}
+
+    @api.constrains("weight", "good", "bad", "enabled", "key", "company_id")
+    def _check_scorecard(self):
+        for company in self.company_id:
+            lines = self.search([("company_id", "=", company.id)])
+            problems = health.scorecard_problems(x._to_dimension() for x in lines)
+            if problems:
+                raise ValidationError(self._problem_message(problems[0], company))
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        lines = super().create(vals_list)
+        lines._request_refresh()
+        return lines
+
+    def write(self, vals):
+        res = super().write(vals)
+        if set(vals) & {"weight", "good", "bad", "enabled", "key"}:
+            self._request_refresh()
+        return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
+        raise UserError(
+            self.env._(
+                "Health dimensions cannot be deleted: switch the dimension off instead."
+            )
+        )
+
+    def _request_refresh(self):
+        if self and not self.env.context.get("customer_tiering_no_refresh"):
+            self.env["customer.profile"]._request_full_refresh(
+                reason="config", companies=self.company_id
+            )
