@@ -12,16 +12,22 @@
     "license": "LGPL-3",
     "application": False,
     "installable": True,
-    "depends": ["sale", "account"],
+    "depends": ["sale", "account", "mail"],
     "data": [
         "security/customer_tiering_security.xml",
         "security/ir.model.access.csv",
         "data/customer_tier_data.xml",
         "data/ir_cron_data.xml",
+        "data/mail_activity_type_data.xml",
+        "data/mail_template_data.xml",
+        "data/customer_maintenance_plan_data.xml",
         "wizard/customer_tier_override_wizard_views.xml",
         "views/customer_tier_views.xml",
         "views/customer_tier_history_views.xml",
         "views/customer_profile_views.xml",
+        "views/customer_maintenance_plan_views.xml",
+        "views/customer_touch_views.xml",
+        "views/mail_activity_views.xml",
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
         "views/res_config_settings_views.xml",
@@ -30,6 +36,7 @@
     "assets": {
         "web.assets_backend": [
             "customer_tiering/static/src/components/**/*",
+            "customer_tiering/static/src/activity/**/*",
         ],
         "web.assets_tests": [
             "customer_tiering/static/tests/tours/**/*",
@@ -37,6 +44,7 @@
     },
     "demo": [
         "demo/customer_tiering_demo.xml",
+        "demo/customer_maintenance_plan_demo.xml",
     ],
     "post_init_hook": "post_init_hook",
 }

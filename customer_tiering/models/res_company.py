@@ -46,6 +46,13 @@ class ResCompany(models.Model):
         "by an earlier run are still to do.",
     )
     customer_tiering_run_reason = fields.Selection(RUN_REASONS, copy=False)
+    customer_plan_default_user_id = fields.Many2one(
+        "res.users",
+        string="Default Follow-up Owner",
+        domain="[('share', '=', False)]",
+        help="Gets the plan follow-ups whose owner and sales team leader are "
+        "missing or archived.",
+    )
 
     def write(self, vals):
         changed = self.filtered(

@@ -20,6 +20,9 @@ class ResConfigSettings(models.TransientModel):
     customer_tiering_run_start = fields.Datetime(
         related="company_id.customer_tiering_run_start"
     )
+    customer_plan_default_user_id = fields.Many2one(
+        related="company_id.customer_plan_default_user_id", readonly=False
+    )
 
     # Changing a setting writes the company, which requests a full refresh
     # (res.company.write): settings and direct writes behave alike.
@@ -43,6 +46,11 @@ class ResConfigSettings(models.TransientModel):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def action_customer_tiering_open_plans(self):
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_tiering.action_customer_maintenance_plan"
+        )
 
     def action_customer_tiering_open_ladder(self):
         return self.env["ir.actions.act_window"]._for_xml_id(

@@ -75,6 +75,38 @@ class ResPartner(models.Model):
     customer_tier_history_count = fields.Integer(
         compute="_compute_customer_tier_history_count"
     )
+    # Maintenance plans: the expert is the second owner of a key account (the
+    # "dual manager" model); the plan state itself lives on the profile.
+    customer_expert_user_id = fields.Many2one(
+        "res.users",
+        string="Expert",
+        domain="[('share', '=', False)]",
+        tracking=True,
+        help="Technical or industry expert who serves this customer beside the "
+        "salesperson; maintenance plans can give touches to the expert.",
+    )
+    customer_plan_id = fields.Many2one(related="customer_profile_id.plan_id")
+    customer_pinned_plan_id = fields.Many2one(
+        related="customer_profile_id.pinned_plan_id", readonly=False
+    )
+    customer_next_touch_date = fields.Date(
+        string="Next Touch",
+        related="customer_profile_id.next_touch_date",
+        search="_search_customer_next_touch_date",
+    )
+    customer_plan_compliance = fields.Float(
+        related="customer_profile_id.plan_compliance"
+    )
+    customer_touches_due = fields.Integer(related="customer_profile_id.touches_due")
+    customer_touches_on_time = fields.Integer(
+        related="customer_profile_id.touches_on_time"
+    )
+    customer_followup_ids = fields.One2many(
+        related="customer_profile_id.followup_ids", string="Planned Follow-ups"
+    )
+    customer_touch_ids = fields.One2many(
+        related="customer_profile_id.touch_ids", string="Touches"
+    )
 
     @api.depends_context("company")
     @api.depends("customer_profile_ids")
@@ -121,6 +153,9 @@ class ResPartner(models.Model):
 
     def _search_customer_tier_overridden(self, operator, value):
         return self._search_profile_field(operator, value, "override_active")
+
+    def _search_customer_next_touch_date(self, operator, value):
+        return self._search_profile_field(operator, value, "next_touch_date")
 
     def write(self, vals):
         res = super().write(vals)
