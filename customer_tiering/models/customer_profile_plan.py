@@ -28,7 +28,7 @@ PLAN_COLUMNS = (
     ("next_touch_date", "date"),
     ("touches_due", "int4"),
     ("touches_on_time", "int4"),
-    ("plan_compliance", "numeric"),
+    ("plan_compliance", "float8"),
     ("followups_checked_on", "date"),
 )
 
@@ -341,6 +341,7 @@ class CustomerProfile(models.Model):
         if to_send:
             line.mail_template_id.send_mail_batch(to_send, force_send=False)
         touches = []
+        channel = self.env.ref("mail.mail_activity_data_email")
         for profile, touch, owner, day in items:
             reason = reasons.get(profile.partner_id.id)
             touches.append(
@@ -351,9 +352,7 @@ class CustomerProfile(models.Model):
                     "tier_id": profile.tier_id.id,
                     "plan_id": line.plan_id.id,
                     "plan_line_id": line.id,
-                    "activity_type_id": self.env.ref(
-                        "mail.mail_activity_data_email"
-                    ).id,
+                    "activity_type_id": channel.id,
                     "summary": line.name,
                     "date": day,
                     "deadline": touch.deadline,
@@ -567,9 +566,9 @@ class CustomerProfile(models.Model):
 
     @api.model
     def _demo_schedule_followups(self):
-        """Demo data: about three months of plan history (seven touches in ten
-        done on time, some late, some missed, with the customers' reactions),
-        then the scheduling run of last night."""
+        """Demo data: about three months of plan history (about two touches in
+        three done on time, as the seeds report, some late, some missed, with
+        the customers' reactions), then the scheduling run of last night."""
         company = self.env.ref("base.main_company")
         today = fields.Date.context_today(self)
         profiles = self.search([("company_id", "=", company.id)])
@@ -589,7 +588,7 @@ class CustomerProfile(models.Model):
                 lambda line: line.kind == "activity"
             ):
                 # Some owners are behind: their history stops a few days early.
-                until = today - timedelta(days=(profile.id + line.id) % 4 * 4)
+                until = today - timedelta(days=(profile.id + line.id) % 3 * 6)
                 last, count = None, 0
                 while True:
                     deadline = cadence.next_due(
@@ -599,7 +598,7 @@ class CustomerProfile(models.Model):
                         unit=line.interval_unit,
                     )
                     luck = (profile.id * 7 + line.id * 3 + count) % 10
-                    delay = -(luck % 2) if luck < 7 else luck - 5
+                    delay = -(luck % 2) if luck < 8 else luck - 6
                     done = deadline + timedelta(days=delay)
                     if done >= until:
                         break

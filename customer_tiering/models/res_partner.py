@@ -101,11 +101,15 @@ class ResPartner(models.Model):
     customer_touches_on_time = fields.Integer(
         related="customer_profile_id.touches_on_time"
     )
-    customer_followup_ids = fields.One2many(
-        related="customer_profile_id.followup_ids", string="Planned Follow-ups"
+    # Searched as the current user (not related, which reads as superuser):
+    # a salesperson sees the follow-ups and touches they may read.
+    customer_followup_ids = fields.Many2many(
+        "mail.activity",
+        string="Planned Follow-ups",
+        compute="_compute_customer_plan_records",
     )
-    customer_touch_ids = fields.One2many(
-        related="customer_profile_id.touch_ids", string="Touches"
+    customer_touch_ids = fields.Many2many(
+        "customer.touch", string="Touches", compute="_compute_customer_plan_records"
     )
 
     @api.depends_context("company")
@@ -121,6 +125,25 @@ class ResPartner(models.Model):
         for partner in self:
             partner.customer_profile_id = by_partner.get(
                 partner.commercial_partner_id.id, False
+            )
+
+    @api.depends_context("company", "uid")
+    @api.depends("customer_profile_ids")
+    def _compute_customer_plan_records(self):
+        profiles = self.customer_profile_id
+        activities = self.env["mail.activity"].search(
+            [("customer_profile_id", "in", profiles.ids)]
+        )
+        touches = self.env["customer.touch"].search(
+            [("profile_id", "in", profiles.ids)]
+        )
+        for partner in self:
+            profile = partner.customer_profile_id
+            partner.customer_followup_ids = activities.filtered(
+                lambda a, p=profile: a.customer_profile_id == p
+            )
+            partner.customer_touch_ids = touches.filtered(
+                lambda t, p=profile: t.profile_id == p
             )
 
     @api.depends_context("company")

@@ -68,9 +68,9 @@ class TestPlans(TieringCase):
         profile.sudo().plan_start = self.today + timedelta(days=start_days)
         return profile
 
-    def followups(self, profile=None):
+    def followups(self, profiles=None):
         return self.env["mail.activity"].search(
-            [("customer_profile_id", "=", (profile or self.profile()).id)]
+            [("customer_profile_id", "in", (profiles or self.profile()).ids)]
         )
 
     def by_line(self, activities):
@@ -436,7 +436,7 @@ class TestPlans(TieringCase):
         )
         self.assertEqual(mail.recipient_ids, reader)
         self.assertEqual(mail.state, "outgoing", "queued, not sent")
-        self.assertIn("product guides", mail.body_html)
+        self.assertIn("Here is what is new this quarter", mail.body_html)
         self.assertFalse(self.followups(profiles))
         touches = profiles.touch_ids
         self.assertEqual(
@@ -539,3 +539,23 @@ class TestPlans(TieringCase):
         self.assertTrue(plan)
         profile.with_user(self.manager).pinned_plan_id = plan
         self.assertEqual(profile.plan_id, plan)
+
+    def test_demo_followups_are_in_the_salespersons_activities(self):
+        demo_user = self.env.ref("base.user_demo")
+        for tier in self.tier_s | self.tier_a | self.tier_b | self.tier_c:
+            profiles = self.env["customer.profile"].search([("tier_id", "=", tier.id)])
+            self.assertTrue(profiles, tier.name)
+            self.assertEqual(profiles.plan_id.tier_ids, tier)
+        jiangnan = self.env.ref("customer_tiering.demo_partner_jiangnan")
+        self.assertEqual(jiangnan.customer_plan_id, self.plan_s)
+        self.assertTrue(jiangnan.customer_touch_ids.filtered("outcome"))
+        followups = self.env["mail.activity"].search(
+            [("user_id", "=", demo_user.id), ("customer_plan_line_id", "!=", False)]
+        )
+        self.assertTrue(followups)
+        groups = self.env["res.users"].with_user(demo_user)._get_activity_groups()
+        contacts = next(g for g in groups if g["model"] == "res.partner")
+        self.assertGreaterEqual(
+            contacts["total_count"],
+            len(followups.filtered(lambda a: a.state != "planned")),
+        )
