@@ -159,7 +159,7 @@ class CustomerProfile(models.Model):
                     count=cancelled[profile.id],
                 )
             bodies[profile.partner_id.id] = Markup("<p>%s</p>") % text
-        stale.unlink()
+        stale.with_context(customer_touch_recorded=True).unlink()
         by_plan = defaultdict(list)
         for profile, plan in new_plan.items():
             by_plan[plan].append(profile.id)

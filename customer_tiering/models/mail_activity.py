@@ -18,6 +18,7 @@ class MailActivity(models.Model):
         index="btree_not_null",
         ondelete="set null",
         readonly=True,
+        groups="customer_tiering.group_customer_tiering_user",
     )
     customer_profile_id = fields.Many2one(
         "customer.profile",
@@ -25,6 +26,7 @@ class MailActivity(models.Model):
         index="btree_not_null",
         ondelete="set null",
         readonly=True,
+        groups="customer_tiering.group_customer_tiering_user",
     )
     customer_touch_outcome = fields.Selection(
         OUTCOMES, string="Outcome", help="How the customer reacted to this touch."
@@ -34,7 +36,10 @@ class MailActivity(models.Model):
     )
 
     def _customer_planned(self):
-        return self.filtered(
+        """These activities that carry out a plan touch, as superuser: whoever
+        may complete an activity completes a plan follow-up (the fallback
+        owner may be no tiering user), and recording it is system work."""
+        return self.sudo().filtered(
             lambda a: a.active and a.customer_plan_line_id and a.customer_profile_id
         )
 
@@ -82,14 +87,14 @@ class MailActivity(models.Model):
             (a.customer_profile_id.id, a.customer_plan_line_id.id) for a in planned
         }
         profiles = planned.customer_profile_id
-        if len(self) == 1 and self.customer_touch_outcome:
+        if len(self) == 1 and planned.customer_touch_outcome:
             # Show the customer's reaction in the "activity done" message.
             labels = dict(
                 self._fields["customer_touch_outcome"]._description_selection(self.env)
             )
             feedback = self.env._(
                 "Outcome: %(outcome)s. %(feedback)s",
-                outcome=labels[self.customer_touch_outcome],
+                outcome=labels[planned.customer_touch_outcome],
                 feedback=feedback or "",
             ).strip()
         result = super(

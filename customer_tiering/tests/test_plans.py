@@ -399,6 +399,24 @@ class TestPlans(TieringCase):
         self.assertEqual(stats["no_owner"], 3)
         self.assertFalse(self.followups(profile))
 
+    def test_any_internal_user_completes_a_followup(self):
+        clerk = new_test_user(
+            self.env, login="ct_clerk", groups="base.group_user", name="Clerk"
+        )
+        self.assertFalse(
+            clerk.has_group("customer_tiering.group_customer_tiering_user")
+        )
+        profile = self.strategic()
+        (self.salesman | self.leader).action_archive()
+        self.customer.customer_expert_user_id = False
+        self.company.customer_plan_default_user_id = clerk
+        profile._schedule_followups(today=self.today)
+        followups = self.followups(profile)
+        self.assertEqual(followups.user_id, clerk)
+        followups[0].with_user(clerk).action_feedback(feedback="Done by the clerk")
+        self.assertEqual(profile.touch_ids.note, "Done by the clerk")
+        self.assertEqual(len(self.followups(profile)), 3, "the next one is planned")
+
     # ------------------------------------------------------------------
     # automated e-mails
     # ------------------------------------------------------------------
