@@ -19,6 +19,8 @@
         "data/customer_tier_data.xml",
         "data/ir_cron_data.xml",
         "data/mail_activity_type_data.xml",
+        "data/mail_template_data.xml",
+        "data/customer_maintenance_plan_data.xml",
         "wizard/customer_tier_override_wizard_views.xml",
         "views/customer_tier_views.xml",
         "views/customer_tier_history_views.xml",
@@ -26,6 +28,9 @@
         "views/customer_health_dimension_views.xml",
         "views/customer_health_snapshot_views.xml",
         "views/customer_account_review_views.xml",
+        "views/customer_maintenance_plan_views.xml",
+        "views/customer_touch_views.xml",
+        "views/mail_activity_views.xml",
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
         "views/res_config_settings_views.xml",
@@ -34,6 +39,7 @@
     "assets": {
         "web.assets_backend": [
             "customer_tiering/static/src/components/**/*",
+            "customer_tiering/static/src/activity/**/*",
         ],
         "web.assets_tests": [
             "customer_tiering/static/tests/tours/**/*",
@@ -41,6 +47,7 @@
     },
     "demo": [
         "demo/customer_tiering_demo.xml",
+        "demo/customer_maintenance_plan_demo.xml",
     ],
     "post_init_hook": "post_init_hook",
     "uninstall_hook": "uninstall_hook",

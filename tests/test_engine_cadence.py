@@ -283,3 +283,110 @@ def test_compliance_negative_tolerance_raises():
 def test_module_name():
     assert cadence.__name__ == "customer_tiering_engine.cadence"
     assert Unit("weeks") is Unit.WEEKS
+
+
+# --- plan scheduling: no lead limit, owners, on time, window ------------------
+
+
+def test_no_lead_limit_schedules_the_next_touch_at_once():
+    done = date(2027, 3, 1)
+    assert schedule(done, done, lead_days=None) == TouchToSchedule(
+        date(2027, 3, 8), False
+    )
+    assert schedule(done, done, lead_days=None, number=3, unit=Unit.MONTHS) == (
+        TouchToSchedule(date(2027, 6, 1), False)
+    )
+    assert schedule(done, done, lead_days=None, has_open=True) is None
+
+
+def test_catch_up_per_line_gives_one_touch_each():
+    # three lines of a plan, the scheduler down for 20 weeks: one touch per line
+    today = date(2027, 6, 1)
+    lines = [(1, Unit.WEEKS), (1, Unit.MONTHS), (3, Unit.MONTHS)]
+    touches = [
+        touch_to_schedule(
+            last_done=date(2027, 1, 4),
+            start=START,
+            number=number,
+            unit=unit,
+            lead_days=3,
+            today=today,
+            has_open=False,
+        )
+        for number, unit in lines
+    ]
+    assert [t.deadline for t in touches] == [
+        date(2027, 1, 11),
+        date(2027, 2, 4),
+        date(2027, 4, 4),
+    ]
+    assert all(t.overdue for t in touches)
+
+
+@pytest.mark.parametrize(
+    ("candidates", "usable", "expected"),
+    [
+        ([("salesperson", 7), ("team_leader", 8)], {7, 8}, (7, "salesperson", False)),
+        ([("salesperson", 7), ("team_leader", 8)], {8}, (8, "team_leader", True)),
+        ([("expert", None), ("team_leader", 8)], {7, 8}, (8, "team_leader", True)),
+        (
+            [("expert", None), ("team_leader", None), ("default", 9)],
+            {9},
+            (9, "default", True),
+        ),
+        ([("expert", 7), ("default", 9)], set(), None),
+        ([], {1}, None),
+    ],
+)
+def test_pick_owner(candidates, usable, expected):
+    owner = cadence.pick_owner(candidates, usable)
+    if expected is None:
+        assert owner is None
+    else:
+        assert (owner.user_id, owner.role, owner.fallback) == expected
+
+
+def test_on_time():
+    deadline = date(2027, 3, 8)
+    assert cadence.on_time(deadline, deadline)
+    assert cadence.on_time(deadline, date(2027, 3, 1))
+    assert not cadence.on_time(deadline, date(2027, 3, 9))
+    assert cadence.on_time(deadline, date(2027, 3, 9), tolerance_days=1)
+    assert not cadence.on_time(deadline, None)
+    with pytest.raises(ValueError):
+        cadence.on_time(deadline, deadline, tolerance_days=-1)
+
+
+def test_compliance_window():
+    assert cadence.compliance_window(date(2027, 3, 31)) == (
+        date(2026, 12, 31),
+        date(2027, 3, 30),
+    )
+    assert cadence.compliance_window(date(2028, 3, 1), days=1) == (
+        date(2028, 2, 29),
+        date(2028, 2, 29),
+    )
+    with pytest.raises(ValueError):
+        cadence.compliance_window(date(2027, 1, 1), days=0)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.dates(min_value=date(2027, 1, 1), max_value=date(2027, 12, 31)),
+            st.one_of(
+                st.none(),
+                st.dates(min_value=date(2027, 1, 1), max_value=date(2028, 1, 31)),
+            ),
+        ),
+        max_size=30,
+    ),
+    st.dates(min_value=date(2027, 2, 1), max_value=date(2027, 12, 31)),
+)
+def test_compliance_is_the_share_on_time_in_the_window(touches, today):
+    since, until = cadence.compliance_window(today)
+    result = compliance(touches, since=since, until=until)
+    inside = [(d, done) for d, done in touches if since <= d < today]
+    assert result.due == len(inside)
+    assert result.done_on_time == sum(cadence.on_time(d, done) for d, done in inside)
+    assert result.rate is None or 0 <= result.rate <= 100

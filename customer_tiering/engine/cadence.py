@@ -62,22 +62,23 @@ def touch_to_schedule(
     start: date,
     number: int,
     unit: Unit | str,
-    lead_days: int,
+    lead_days: int | None,
     today: date,
     has_open: bool,
 ) -> TouchToSchedule | None:
     """Return the single touch to schedule now, or None.
 
     Nothing while a touch is open. A touch is scheduled once its due date is at
-    most ``lead_days`` away; after downtime exactly one overdue touch (deadline =
-    the missed due date) is returned, never a backlog.
+    most ``lead_days`` away (``None``: whatever its distance, as right after the
+    previous touch was completed); after downtime exactly one overdue touch
+    (deadline = the missed due date) is returned, never a backlog.
     """
-    if lead_days < 0:
+    if lead_days is not None and lead_days < 0:
         raise ValueError("lead_days must be >= 0")
     if has_open:
         return None
     due = next_due(last_done=last_done, start=start, number=number, unit=unit)
-    if (due - today).days > lead_days:
+    if lead_days is not None and (due - today).days > lead_days:
         return None
     return TouchToSchedule(deadline=due, overdue=due < today)
 
@@ -97,6 +98,37 @@ def local_date(moment: datetime, tz_name: str | None) -> date:
 
 
 @dataclass(frozen=True)
+class Owner:
+    """Who gets a touch: a user id and the role it was chosen for."""
+
+    user_id: int
+    role: str
+    fallback: bool
+
+
+def pick_owner(
+    candidates: Iterable[tuple[str, int | None]], usable: Iterable[int]
+) -> Owner | None:
+    """First usable user among ``candidates`` (``(role, user_id)`` by preference).
+
+    The first candidate is the owner the plan asks for; any later one is a
+    fallback (its ``fallback`` flag is set). None when nobody is usable.
+    """
+    usable = set(usable)
+    for index, (role, user_id) in enumerate(candidates):
+        if user_id and user_id in usable:
+            return Owner(user_id=user_id, role=role, fallback=index > 0)
+    return None
+
+
+def on_time(deadline: date, done: date | None, tolerance_days: int = 0) -> bool:
+    """A touch is on time when done no later than ``deadline + tolerance_days``."""
+    if tolerance_days < 0:
+        raise ValueError("tolerance_days must be >= 0")
+    return done is not None and done <= deadline + timedelta(days=tolerance_days)
+
+
+@dataclass(frozen=True)
 class Compliance:
     """Touches due in a period and how many were done on time."""
 
@@ -109,6 +141,16 @@ class Compliance:
         if self.due == 0:
             return None
         return round(self.done_on_time / self.due * 100, 1)
+
+
+def compliance_window(today: date, days: int = 90) -> tuple[date, date]:
+    """Deadlines that count for compliance on ``today``: the last ``days`` days.
+
+    Touches due today are still in time, so the window ends yesterday.
+    """
+    if days < 1:
+        raise ValueError("days must be >= 1")
+    return today - timedelta(days=days), today - timedelta(days=1)
 
 
 def compliance(
@@ -124,10 +166,9 @@ def compliance(
     """
     if tolerance_days < 0:
         raise ValueError("tolerance_days must be >= 0")
-    tolerance = timedelta(days=tolerance_days)
     due = done = 0
     for deadline, done_date in touches:
         if since <= deadline <= until:
             due += 1
-            done += done_date is not None and done_date <= deadline + tolerance
+            done += on_time(deadline, done_date, tolerance_days)
     return Compliance(due=due, done_on_time=done)

@@ -10,3 +10,9 @@ from . import res_config_settings
 from . import res_partner
 from . import sale_order
 from . import account_move
+from . import customer_maintenance_plan
+from . import customer_maintenance_plan_line
+from . import customer_touch
+from . import customer_profile_plan
+from . import customer_plan_compliance_report
+from . import mail_activity

@@ -80,6 +80,14 @@ class ResCompany(models.Model):
         "salesperson or sales team leader.",
     )
 
+    customer_plan_default_user_id = fields.Many2one(
+        "res.users",
+        string="Default Follow-up Owner",
+        domain="[('share', '=', False)]",
+        help="Gets the plan follow-ups whose owner and sales team leader are "
+        "missing or archived.",
+    )
+
     @api.model_create_multi
     def create(self, vals_list):
         companies = super().create(vals_list)

@@ -35,6 +35,9 @@ class ResConfigSettings(models.TransientModel):
     customer_health_user_id = fields.Many2one(
         related="company_id.customer_health_user_id", readonly=False
     )
+    customer_plan_default_user_id = fields.Many2one(
+        related="company_id.customer_plan_default_user_id", readonly=False
+    )
 
     # Changing a setting writes the company, which requests a full refresh
     # (res.company.write): settings and direct writes behave alike.
@@ -58,6 +61,11 @@ class ResConfigSettings(models.TransientModel):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def action_customer_tiering_open_plans(self):
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_tiering.action_customer_maintenance_plan"
+        )
 
     def action_customer_tiering_open_ladder(self):
         return self.env["ir.actions.act_window"]._for_xml_id(

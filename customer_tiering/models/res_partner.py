@@ -109,6 +109,42 @@ class ResPartner(models.Model):
         string="Last Account Review",
         compute="_compute_customer_health_counts",
     )
+    # Maintenance plans: the expert is the second owner of a key account (the
+    # "dual manager" model); the plan state itself lives on the profile.
+    customer_expert_user_id = fields.Many2one(
+        "res.users",
+        string="Expert",
+        domain="[('share', '=', False)]",
+        tracking=True,
+        help="Technical or industry expert who serves this customer beside the "
+        "salesperson; maintenance plans can give touches to the expert.",
+    )
+    customer_plan_id = fields.Many2one(related="customer_profile_id.plan_id")
+    customer_pinned_plan_id = fields.Many2one(
+        related="customer_profile_id.pinned_plan_id", readonly=False
+    )
+    customer_next_touch_date = fields.Date(
+        string="Next Touch",
+        related="customer_profile_id.next_touch_date",
+        search="_search_customer_next_touch_date",
+    )
+    customer_plan_compliance = fields.Float(
+        related="customer_profile_id.plan_compliance"
+    )
+    customer_touches_due = fields.Integer(related="customer_profile_id.touches_due")
+    customer_touches_on_time = fields.Integer(
+        related="customer_profile_id.touches_on_time"
+    )
+    # Searched as the current user (not related, which reads as superuser):
+    # a salesperson sees the follow-ups and touches they may read.
+    customer_followup_ids = fields.Many2many(
+        "mail.activity",
+        string="Planned Follow-ups",
+        compute="_compute_customer_plan_records",
+    )
+    customer_touch_ids = fields.Many2many(
+        "customer.touch", string="Touches", compute="_compute_customer_plan_records"
+    )
 
     @api.depends_context("company")
     @api.depends("customer_profile_ids")
@@ -123,6 +159,25 @@ class ResPartner(models.Model):
         for partner in self:
             partner.customer_profile_id = by_partner.get(
                 partner.commercial_partner_id.id, False
+            )
+
+    @api.depends_context("company", "uid")
+    @api.depends("customer_profile_ids")
+    def _compute_customer_plan_records(self):
+        profiles = self.customer_profile_id
+        activities = self.env["mail.activity"].search(
+            [("customer_profile_id", "in", profiles.ids)]
+        )
+        touches = self.env["customer.touch"].search(
+            [("profile_id", "in", profiles.ids)]
+        )
+        for partner in self:
+            profile = partner.customer_profile_id
+            partner.customer_followup_ids = activities.filtered(
+                lambda a, p=profile: a.customer_profile_id == p
+            )
+            partner.customer_touch_ids = touches.filtered(
+                lambda t, p=profile: t.profile_id == p
             )
 
     @api.depends_context("company")
@@ -182,6 +237,9 @@ class ResPartner(models.Model):
 
     def _search_customer_health_trend(self, operator, value):
         return self._search_profile_field(operator, value, "health_trend")
+
+    def _search_customer_next_touch_date(self, operator, value):
+        return self._search_profile_field(operator, value, "next_touch_date")
 
     def write(self, vals):
         res = super().write(vals)

@@ -1,5 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo.tests import HttpCase, tagged
+from datetime import timedelta
+
+from odoo import Command, fields
+from odoo.tests import HttpCase, new_test_user, tagged
 
 
 @tagged("post_install", "-at_install")
@@ -38,3 +41,50 @@ class TestTours(HttpCase):
         review = partner.customer_last_review_id
         self.assertEqual(review.user_id, salesperson)
         self.assertEqual(review.satisfaction, "5")
+
+    def test_salesperson_completes_a_followup(self):
+        salesperson = new_test_user(
+            self.env,
+            login="ct_tour_sales",
+            groups="sales_team.group_sale_salesman",
+            name="Tour Salesperson",
+            tz="UTC",
+        )
+        self.env.company.customer_plan_default_user_id = self.env.ref("base.user_admin")
+        customer = self.env["res.partner"].create(
+            {
+                "name": "Tour Strategic Customer",
+                "is_company": True,
+                "user_id": salesperson.id,
+            }
+        )
+        product = self.env.ref("customer_tiering.demo_product_service")
+        self.env["sale.order"].create(
+            {
+                "partner_id": customer.id,
+                "order_line": [
+                    Command.create({"product_id": product.id, "price_unit": 6_000_000})
+                ],
+            }
+        ).action_confirm()
+        profile = customer.customer_profile_id
+        call = self.env.ref("customer_tiering.plan_strategic_call")
+        self.assertEqual(profile.plan_id, call.plan_id)
+        profile.plan_start = fields.Date.context_today(profile) - timedelta(days=1)
+        profile._schedule_followups()
+        planned = profile.followup_ids.filtered(
+            lambda a: a.customer_plan_line_id == call
+        )
+        self.assertEqual(planned.user_id, salesperson)
+        self.start_tour(
+            "/odoo", "customer_tiering_followup_tour", login="ct_tour_sales"
+        )
+        touch = profile.touch_ids
+        self.assertEqual(
+            (touch.plan_line_id, touch.outcome, touch.note, touch.user_id),
+            (call, "positive", "Liked the trend report", salesperson),
+        )
+        following = profile.followup_ids.filtered(
+            lambda a: a.customer_plan_line_id == call
+        )
+        self.assertEqual(following.date_deadline, touch.date + timedelta(weeks=1))

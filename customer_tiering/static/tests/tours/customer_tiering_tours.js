@@ -103,3 +103,58 @@ registry.category("web_tour.tours").add("customer_tiering_health_tour", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("customer_tiering_followup_tour", {
+    steps: () => [
+        {
+            content: "Open the activity menu",
+            trigger: ".o_menu_systray i[aria-label='Activities']",
+            run: "click",
+        },
+        {
+            content: "The customer follow-ups are among the contacts' activities",
+            trigger: ".o-mail-ActivityGroup:contains('Contact')",
+            run: "click",
+        },
+        {
+            content: "Open the customer",
+            trigger:
+                ".o_kanban_record:contains('Tour Strategic Customer'), .o_data_row:contains('Tour Strategic Customer') td.o_data_cell",
+            run: "click",
+        },
+        {
+            content: "Mark the planned call done",
+            trigger:
+                ".o-mail-Activity:contains('Weekly call: industry trend report') .o-mail-Activity-markDone",
+            run: "click",
+        },
+        {
+            content: "The customer reacted positively",
+            trigger: ".o-mail-ActivityMarkAsDone .o_customer_touch_outcome button[data-outcome='positive']",
+            run: "click",
+        },
+        {
+            trigger:
+                ".o-mail-ActivityMarkAsDone .o_customer_touch_outcome button.btn-primary[data-outcome='positive']",
+        },
+        {
+            content: "Say why",
+            trigger: ".o-mail-ActivityMarkAsDone textarea",
+            run: "edit Liked the trend report",
+        },
+        {
+            content: "Done",
+            trigger: ".o-mail-ActivityMarkAsDone button[aria-label='Done']",
+            run: "click",
+        },
+        {
+            content: "The touch is logged with its outcome",
+            trigger: ".o-mail-Message:contains('Liked the trend report'):contains('Positive')",
+        },
+        {
+            content: "The next call is already planned",
+            trigger:
+                ".o-mail-Activity:contains('Weekly call: industry trend report'):contains('Due in')",
+        },
+    ],
+});

@@ -1,0 +1,92 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+
+
+class CustomerMaintenancePlan(models.Model):
+    """A service rhythm: what to do for a customer, how often and by whom.
+
+    Customers follow the plan of their tier (``tier_ids``) unless a manager
+    pins another one on their profile; the lines become follow-up activities
+    (or automated e-mails) through the nightly scheduler.
+    """
+
+    _name = "customer.maintenance.plan"
+    _description = "Customer Maintenance Plan"
+    _order = "sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company",
+        index=True,
+        help="Leave empty to share the plan between companies.",
+    )
+    tier_ids = fields.Many2many(
+        "customer.tier",
+        string="Tiers",
+        help="Customers of these tiers follow this plan unless a manager pins "
+        "another plan on them.",
+    )
+    goal = fields.Text(
+        translate=True,
+        help="What the plan aims at, e.g. revenue +20 % a year, churn at most 5 %.",
+    )
+    target_growth = fields.Float(
+        string="Target Revenue Growth (%)",
+        help="Yearly revenue growth expected from the customers of this plan.",
+    )
+    target_health = fields.Float(
+        string="Minimum Health Score",
+        help="Health score (0 to 100) the customers of this plan should keep.",
+    )
+    line_ids = fields.One2many(
+        "customer.maintenance.plan.line", "plan_id", string="Touches", copy=True
+    )
+    customer_count = fields.Integer(compute="_compute_customer_count")
+
+    _sql_constraints = [
+        (
+            "target_health_range",
+            "CHECK(target_health >= 0 AND target_health <= 100)",
+            "The minimum health score must be between 0 and 100.",
+        ),
+    ]
+
+    def _compute_customer_count(self):
+        groups = self.env["customer.profile"]._read_group(
+            [("plan_id", "in", self.ids)], ["plan_id"], ["__count"]
+        )
+        counts = {plan.id: count for plan, count in groups}
+        for plan in self:
+            plan.customer_count = counts.get(plan.id, 0)
+
+    @api.model
+    def _plans_by_tier(self, company):
+        """``{tier_id: plan}``: the plan each tier follows by default in
+        ``company`` (the company's own plans first, then the shared ones)."""
+        plans = self.search(
+            [("company_id", "in", [company.id, False])], order="sequence, id"
+        ).sorted(lambda p: not p.company_id)
+        result = {}
+        for plan in plans:
+            for tier in plan.tier_ids:
+                result.setdefault(tier.id, plan)
+        return result
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"tier_ids", "active", "company_id"} & set(vals):
+            # Customers move to their new plan with the next scheduling run.
+            self.env["customer.profile"]._trigger_followups()
+        return res
+
+    def action_view_customers(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_tiering.action_customer_profile"
+        )
+        action["domain"] = [("plan_id", "=", self.id)]
+        action["context"] = {}
+        return action

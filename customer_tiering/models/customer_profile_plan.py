@@ -1,0 +1,636 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Maintenance plans on the customer profile: the plan a customer follows in a
+company, the scheduling of its follow-ups and its plan compliance.
+
+Per batch of profiles: two SQL lookups (last touch and open follow-up per
+customer and plan touch), the pure cadence engine for the decisions, bulk
+creation of activities, bulk-queued e-mails, and one UPDATE of the profiles'
+next touch date and compliance.
+"""
+
+import logging
+import threading
+import time
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.tools import SQL
+
+from ..engine import cadence
+
+_logger = logging.getLogger(__name__)
+
+# Profile columns the scheduler rewrites in bulk, with their SQL types.
+PLAN_COLUMNS = (
+    ("next_touch_date", "date"),
+    ("touches_due", "int4"),
+    ("touches_on_time", "int4"),
+    ("plan_compliance", "float8"),
+    ("followups_checked_on", "date"),
+)
+
+
+class CustomerProfile(models.Model):
+    _inherit = "customer.profile"
+
+    plan_id = fields.Many2one(
+        "customer.maintenance.plan",
+        string="Maintenance Plan",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        help="The plan the customer follows: the pinned plan, else its tier's.",
+    )
+    pinned_plan_id = fields.Many2one(
+        "customer.maintenance.plan",
+        ondelete="set null",
+        help="Set by a manager: the customer keeps this plan whatever its tier.",
+    )
+    plan_start = fields.Date(
+        readonly=True,
+        help="When the customer started its plan: its first touches were due then.",
+    )
+    next_touch_date = fields.Date(
+        string="Next Touch",
+        index=True,
+        readonly=True,
+        help="The earliest planned touch of the customer: an open follow-up or "
+        "the next due date of a plan touch.",
+    )
+    touches_due = fields.Integer(
+        string="Touches Due (90 days)",
+        readonly=True,
+        help="Planned touches due over the last 90 days (automated e-mails aside).",
+    )
+    touches_on_time = fields.Integer(
+        string="Touches on Time (90 days)",
+        readonly=True,
+        help="Of the touches due over the last 90 days, those done by their deadline.",
+    )
+    plan_compliance = fields.Float(
+        string="Plan Compliance (%)",
+        readonly=True,
+        aggregator="avg",
+        help="Touches done on time / touches due, over the last 90 days.",
+    )
+    followups_checked_on = fields.Date(
+        readonly=True,
+        help="When the scheduler last went through this customer's plan.",
+    )
+    touch_ids = fields.One2many("customer.touch", "profile_id", string="Touches")
+    followup_ids = fields.One2many(
+        "mail.activity", "customer_profile_id", string="Planned Follow-ups"
+    )
+
+    # ------------------------------------------------------------------
+    # Which plan: the pinned one, else the tier's
+    # ------------------------------------------------------------------
+    def _apply_tier_changes(self, changes, cause=None):
+        res = super()._apply_tier_changes(changes, cause=cause)
+        if changes:
+            profiles = self.browse([profile.id for profile, *__ in changes])
+            if profiles._sync_plans():
+                self._trigger_followups()
+        return res
+
+    def write(self, vals):
+        res = super().write(vals)
+        if "pinned_plan_id" in vals:
+            for company, profiles in self.grouped("company_id").items():
+                profiles.with_company(company)._schedule_followups()
+        return res
+
+    def _sync_plans(self, today=None):
+        """Put each profile on the plan it should follow.
+
+        On a switch the follow-ups of the old plan that are not due yet are
+        cancelled (with a chatter note) and the new plan starts today.
+        Returns the profiles that switched.
+        """
+        today = today or fields.Date.context_today(self)
+        # sudo: the plans of the profile's company, whatever companies the
+        # current user has selected.
+        Plan = self.env["customer.maintenance.plan"].sudo()
+        by_tier = {}
+        new_plan = {}
+        for profile in self:
+            company = profile.company_id
+            if company not in by_tier:
+                by_tier[company] = Plan._plans_by_tier(company)
+            plan = profile.pinned_plan_id or by_tier[company].get(
+                profile.tier_id.id, Plan
+            )
+            if plan != profile.plan_id:
+                new_plan[profile] = plan
+        if not new_plan:
+            return self.browse()
+        moved = self.browse([profile.id for profile in new_plan])
+        # sudo: the activities belong to the customers' owners, not to the
+        # user whose order changed the tier.
+        stale = (
+            self.env["mail.activity"]
+            .sudo()
+            .search(
+                [
+                    ("customer_profile_id", "in", moved.ids),
+                    ("date_deadline", ">", today),
+                ]
+            )
+            .filtered(
+                lambda a: (
+                    a.customer_plan_line_id.plan_id != new_plan[a.customer_profile_id]
+                )
+            )
+        )
+        cancelled = Counter(activity.customer_profile_id.id for activity in stale)
+        bodies = {}
+        for profile in moved.filtered("plan_id"):
+            text = self.env._(
+                "Maintenance plan changed from %(old)s to %(new)s.",
+                old=profile.plan_id.name,
+                new=new_plan[profile].name or self.env._("no plan"),
+            )
+            if cancelled[profile.id]:
+                text += " " + self.env._(
+                    "Planned follow-ups not yet due, cancelled: %(count)s.",
+                    count=cancelled[profile.id],
+                )
+            bodies[profile.partner_id.id] = Markup("<p>%s</p>") % text
+        stale.with_context(customer_touch_recorded=True).unlink()
+        by_plan = defaultdict(list)
+        for profile, plan in new_plan.items():
+            by_plan[plan].append(profile.id)
+        for plan, ids in by_plan.items():
+            # sudo: the plan is system-maintained, like the tier.
+            self.browse(ids).sudo().write({"plan_id": plan.id, "plan_start": today})
+        if bodies:
+            self.env["res.partner"].browse(list(bodies))._message_log_batch(bodies)
+        return moved
+
+    # ------------------------------------------------------------------
+    # Scheduling
+    # ------------------------------------------------------------------
+    def _schedule_followups(self, today=None, eager=(), only=None):
+        """Create the follow-ups due for these profiles (all of one company).
+
+        For every touch of a customer's plan the engine decides, from the last
+        touch of that line (or the plan start), whether one is due within the
+        line's lead time; activities are created in bulk, e-mails queued in
+        bulk.  Deadlines are dates in the owner's time zone unless ``today``
+        is given.  ``eager`` (profile id, line id) pairs get their next touch
+        whatever its distance (the previous one was just done); ``only``
+        restricts creation to these pairs.
+
+        Returns counters: activities, emails, skipped, fallback, no_owner.
+        """
+        stats = Counter()
+        if not self:
+            return stats
+        company = self.company_id
+        company.ensure_one()
+        self._sync_plans(today)
+        now = fields.Datetime.now()
+        last_done, open_deadlines = self._fetch_plan_state()
+        owners = self._plan_owners()
+        # sudo: the owners' time zones, whoever runs the scheduler.
+        owner_users = (
+            self.env["res.users"]
+            .sudo()
+            .browse(list({owner.user_id for owner in owners.values() if owner}))
+        )
+        tz = {user.id: user.tz for user in owner_users}
+        activities, emails, unowned = [], defaultdict(list), []
+        next_dates = defaultdict(list)
+        for profile in self.filtered("plan_id"):
+            for line in profile.plan_id.line_ids:
+                key = (profile.id, line.id)
+                owner = owners[key]
+                local_today = today or cadence.local_date(
+                    now, owner and tz[owner.user_id]
+                )
+                rhythm = {
+                    "start": profile.plan_start or local_today,
+                    "number": line.interval_number,
+                    "unit": line.interval_unit,
+                }
+                touch = cadence.touch_to_schedule(
+                    last_done=last_done.get(key),
+                    lead_days=None if key in eager else line._lead_days(),
+                    today=local_today,
+                    has_open=key in open_deadlines,
+                    **rhythm,
+                )
+                if touch is None or (only is not None and key not in only):
+                    next_dates[profile.id].append(
+                        open_deadlines.get(key)
+                        or cadence.next_due(last_done=last_done.get(key), **rhythm)
+                    )
+                elif line.kind == "email":
+                    emails[line].append((profile, touch, owner, local_today))
+                    next_dates[profile.id].append(
+                        cadence.next_due(last_done=local_today, **rhythm)
+                    )
+                elif owner is None:
+                    unowned.append(profile.partner_id.id)
+                    next_dates[profile.id].append(touch.deadline)
+                else:
+                    stats["fallback"] += owner.fallback
+                    activities.append(
+                        line._activity_values(profile, touch.deadline, owner)
+                    )
+                    next_dates[profile.id].append(touch.deadline)
+        if activities:
+            self._create_followups(activities)
+            stats["activities"] = len(activities)
+        for line, items in emails.items():
+            stats.update(self._send_plan_emails(line, items))
+        if unowned:
+            stats["no_owner"] = len(unowned)
+            _logger.warning(
+                "customer_tiering: %s follow-ups of company %s not created: no "
+                "owner, team leader or default user (partners %s). Set a default "
+                "user in Settings.",
+                len(unowned),
+                company.name,
+                unowned,
+            )
+        if stats["fallback"]:
+            _logger.info(
+                "customer_tiering: %s follow-ups of company %s assigned to a "
+                "fallback owner (the planned one is missing or archived).",
+                stats["fallback"],
+                company.name,
+            )
+        self._store_plan_state(
+            next_dates,
+            today or fields.Date.context_today(self),
+            checked=only is None,
+        )
+        return stats
+
+    @api.model
+    def _create_followups(self, values):
+        """Create follow-up activities in bulk.
+
+        mail.activity.create subscribes each owner to the customer once per
+        activity, which fails on duplicate followers when one create holds two
+        activities of the same owner on the same customer: create them in
+        rounds, one (owner, customer) pair per round.
+        """
+        rounds, seen = defaultdict(list), Counter()
+        for vals in values:
+            pair = (vals["user_id"], vals["res_id"])
+            rounds[seen[pair]].append(vals)
+            seen[pair] += 1
+        # sudo: follow-ups are created by the system for their owners;
+        # quick update: no "assigned to you" e-mail for each of them.
+        Activity = (
+            self.env["mail.activity"]
+            .sudo()
+            .with_context(mail_activity_quick_update=True)
+        )
+        for batch in rounds.values():
+            Activity.create(batch)
+
+    def _plan_owners(self):
+        """``{(profile id, line id): Owner or None}`` for the plans of these
+        profiles: the first usable user among the line's candidates."""
+        company = self.company_id
+        candidates = {
+            (profile.id, line.id): line._owner_candidates(profile.partner_id, company)
+            for profile in self.filtered("plan_id")
+            for line in profile.plan_id.line_ids
+        }
+        user_ids = {uid for users in candidates.values() for __, uid in users if uid}
+        # sudo: whether a user is active, internal and in the company, whatever
+        # the current user may read.
+        usable = (
+            self.env["res.users"]
+            .sudo()
+            .search(
+                [
+                    ("id", "in", list(user_ids)),
+                    ("share", "=", False),
+                    ("company_ids", "in", company.id),
+                ]
+            )
+            .ids
+        )
+        return {
+            key: cadence.pick_owner(users, usable) for key, users in candidates.items()
+        }
+
+    def _send_plan_emails(self, line, items):
+        """Queue the e-mails of plan touch ``line`` for ``items`` ((profile,
+        touch, owner, day) tuples) in the mail queue; customers without an
+        address or blacklisted are skipped and told in their chatter.  Each
+        is recorded as a touch so that the rhythm goes on."""
+        partners = self.env["res.partner"].browse(
+            [profile.partner_id.id for profile, *__ in items]
+        )
+        reasons = {}
+        for partner in partners:
+            if not partner.email_normalized:
+                reasons[partner.id] = self.env._("the customer has no e-mail address")
+            elif partner.is_blacklisted:
+                reasons[partner.id] = self.env._("the address is blacklisted")
+        to_send = [pid for pid in partners.ids if pid not in reasons]
+        if to_send:
+            line.mail_template_id.send_mail_batch(to_send, force_send=False)
+        touches = []
+        channel = self.env.ref("mail.mail_activity_data_email")
+        for profile, touch, owner, day in items:
+            reason = reasons.get(profile.partner_id.id)
+            touches.append(
+                {
+                    "profile_id": profile.id,
+                    "partner_id": profile.partner_id.id,
+                    "company_id": profile.company_id.id,
+                    "tier_id": profile.tier_id.id,
+                    "plan_id": line.plan_id.id,
+                    "plan_line_id": line.id,
+                    "activity_type_id": channel.id,
+                    "summary": line.name,
+                    "date": day,
+                    "deadline": touch.deadline,
+                    "user_id": owner and owner.user_id,
+                    "state": "skipped" if reason else "done",
+                    "automated": True,
+                    "note": reason or False,
+                }
+            )
+        # sudo: touches are recorded by the system.
+        self.env["customer.touch"].sudo().create(touches)
+        if reasons:
+            bodies = {
+                pid: Markup("<p>%s</p>")
+                % self.env._(
+                    "Plan e-mail %(name)s not sent: %(reason)s.",
+                    name=line.name,
+                    reason=reason,
+                )
+                for pid, reason in reasons.items()
+            }
+            partners.browse(list(bodies))._message_log_batch(bodies)
+        return Counter(emails=len(to_send), skipped=len(reasons))
+
+    # ------------------------------------------------------------------
+    # Data per batch: one SQL each
+    # ------------------------------------------------------------------
+    def _fetch_plan_state(self):
+        """``({(profile, line): last touch date}, {(profile, line): earliest
+        open follow-up deadline})`` for these profiles."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT profile_id, plan_line_id, MAX(date)
+                  FROM customer_touch
+                 WHERE profile_id = ANY(%s) AND plan_line_id IS NOT NULL
+              GROUP BY profile_id, plan_line_id
+                """,
+                self.ids,
+            )
+        )
+        last_done = {(p, line): day for p, line, day in self.env.cr.fetchall()}
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT customer_profile_id, customer_plan_line_id, MIN(date_deadline)
+                  FROM mail_activity
+                 WHERE customer_profile_id = ANY(%s)
+                   AND customer_plan_line_id IS NOT NULL
+                   AND active
+              GROUP BY customer_profile_id, customer_plan_line_id
+                """,
+                self.ids,
+            )
+        )
+        open_deadlines = {(p, line): day for p, line, day in self.env.cr.fetchall()}
+        return last_done, open_deadlines
+
+    def _fetch_compliance(self, today):
+        """``{profile id: Compliance}``: touches due over the compliance window
+        before ``today`` (done, missed, or still open) and those done on time.
+        Automated e-mails are left out."""
+        since, until = cadence.compliance_window(today)
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT profile_id, COUNT(*), COUNT(*) FILTER (WHERE on_time)
+                  FROM (
+                        SELECT profile_id, on_time
+                          FROM customer_touch
+                         WHERE profile_id = ANY(%(ids)s) AND automated IS NOT TRUE
+                           AND deadline BETWEEN %(since)s AND %(until)s
+                     UNION ALL
+                        SELECT customer_profile_id, FALSE
+                          FROM mail_activity
+                         WHERE customer_profile_id = ANY(%(ids)s)
+                           AND customer_plan_line_id IS NOT NULL AND active
+                           AND date_deadline BETWEEN %(since)s AND %(until)s
+                       ) AS due
+              GROUP BY profile_id
+                """,
+                ids=self.ids,
+                since=since,
+                until=until,
+            )
+        )
+        return {
+            profile_id: cadence.Compliance(due=due, done_on_time=done)
+            for profile_id, due, done in self.env.cr.fetchall()
+        }
+
+    def _health_engagement_rates(self, company, today):
+        """The health score's engagement dimension: the 90-day plan compliance
+        in percent per partner (None when no touch was due), in one SQL."""
+        profiles = self.filtered(lambda p: p.company_id == company)
+        stats = profiles._fetch_compliance(today)
+        return {
+            profile.partner_id.id: stats[profile.id].rate
+            if profile.id in stats
+            else None
+            for profile in profiles
+        }
+
+    def _store_plan_state(self, next_dates, today, checked=True):
+        """Next touch date and compliance of these profiles, in one UPDATE;
+        ``checked``: the whole plan was gone through (not only some lines)."""
+        compliance = self._fetch_compliance(today)
+        rows = []
+        for profile in self:
+            stats = compliance.get(profile.id, cadence.Compliance(0, 0))
+            dates = next_dates.get(profile.id)
+            rows.append(
+                (
+                    profile.id,
+                    min(dates) if dates else None,
+                    stats.due,
+                    stats.done_on_time,
+                    stats.rate,
+                    today if checked else profile.followups_checked_on or None,
+                )
+            )
+        values = SQL(", ").join(
+            SQL("(%s)", SQL(", ").join(SQL("%s", value) for value in row))
+            for row in rows
+        )
+        names = [name for name, __ in PLAN_COLUMNS]
+        self.env.cr.execute(
+            SQL(
+                "UPDATE customer_profile AS p SET %s FROM (VALUES %s) AS v(id, %s) "
+                "WHERE p.id = v.id",
+                SQL(", ").join(
+                    SQL("%s = v.%s::%s", SQL.identifier(n), SQL.identifier(n), SQL(t))
+                    for n, t in PLAN_COLUMNS
+                ),
+                values,
+                SQL(", ").join(SQL.identifier(n) for n in names),
+            )
+        )
+        self.invalidate_model(names)
+
+    # ------------------------------------------------------------------
+    # The nightly cron, in committed batches
+    # ------------------------------------------------------------------
+    @api.model
+    def _trigger_followups(self):
+        """Ask the scheduling cron to run soon (plans changed)."""
+        cron = self.env.ref(
+            "customer_tiering.ir_cron_schedule_followups", raise_if_not_found=False
+        )
+        if cron:
+            # sudo: triggering a cron is a system action.
+            cron.sudo()._trigger()
+
+    @api.model
+    def _cron_schedule_followups(
+        self, batch_size=None, time_budget=None, max_batches=None
+    ):
+        """Schedule the follow-ups of every customer of every company.
+
+        Each batch is committed and marks its profiles as checked today: a
+        killed or interrupted run resumes with the profiles not yet checked.
+        """
+        params = self.env["ir.config_parameter"].sudo()
+        batch_size = batch_size or int(
+            params.get_param("customer_tiering.followup_batch_size", 500)
+        )
+        time_budget = time_budget or int(
+            params.get_param("customer_tiering.followup_time_budget", 240)
+        )
+        # Commit per batch (as _cron_refresh does); never inside tests.
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        deadline = time.monotonic() + time_budget
+        totals = Counter()
+        done = batches = 0
+        for company in self.env["res.company"].search([]):
+            Profile = self.with_company(company)
+            today = fields.Date.context_today(Profile)
+            domain = [
+                ("company_id", "=", company.id),
+                "|",
+                ("followups_checked_on", "=", False),
+                ("followups_checked_on", "<", today),
+            ]
+            while batch := Profile.search(domain, limit=batch_size, order="id"):
+                totals.update(batch._schedule_followups())
+                done += len(batch)
+                batches += 1
+                self.env["ir.cron"]._notify_progress(
+                    done=done, remaining=Profile.search_count(domain)
+                )
+                if auto_commit:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                if (max_batches and batches >= max_batches) or (
+                    time.monotonic() > deadline
+                ):
+                    return totals
+        _logger.info(
+            "customer_tiering: follow-ups scheduled for %s customers: %s activities, "
+            "%s e-mails queued, %s e-mails skipped, %s fallback owners, %s without "
+            "owner.",
+            done,
+            totals["activities"],
+            totals["emails"],
+            totals["skipped"],
+            totals["fallback"],
+            totals["no_owner"],
+        )
+        return totals
+
+    @api.model
+    def _demo_schedule_followups(self):
+        """Demo data: about three months of plan history (about two touches in
+        three done on time, as the seeds report, some late, some missed, with
+        the customers' reactions), then the scheduling run of last night."""
+        company = self.env.ref("base.main_company")
+        today = fields.Date.context_today(self)
+        profiles = self.search([("company_id", "=", company.id)])
+        profiles._sync_plans(today)
+        start = today - timedelta(days=100)
+        profiles.filtered("plan_id").write({"plan_start": start})
+        notes = [
+            ("positive", self.env._("Interested in the new product line.")),
+            ("neutral", self.env._("Busy quarter, will come back to us.")),
+            ("positive", self.env._("Asked for a quotation.")),
+            ("negative", self.env._("Unhappy with the last delivery delay.")),
+        ]
+        touches = []
+        owners = profiles._plan_owners()
+        for profile in profiles.filtered("plan_id"):
+            for line in profile.plan_id.line_ids.filtered(
+                lambda line: line.kind == "activity"
+            ):
+                # Some owners are behind: their history stops a few days early.
+                until = today - timedelta(days=(profile.id + line.id) % 3 * 6)
+                last, count = None, 0
+                while True:
+                    deadline = cadence.next_due(
+                        last_done=last,
+                        start=start,
+                        number=line.interval_number,
+                        unit=line.interval_unit,
+                    )
+                    luck = (profile.id * 7 + line.id * 3 + count) % 10
+                    delay = -(luck % 2) if luck < 8 else luck - 6
+                    done = deadline + timedelta(days=delay)
+                    if done >= until:
+                        break
+                    outcome, note = notes[(profile.id + count) % len(notes)]
+                    touches.append(
+                        {
+                            "profile_id": profile.id,
+                            "partner_id": profile.partner_id.id,
+                            "company_id": company.id,
+                            "tier_id": profile.tier_id.id,
+                            "plan_id": line.plan_id.id,
+                            "plan_line_id": line.id,
+                            "activity_type_id": line.activity_type_id.id,
+                            "summary": line.name,
+                            "date": done,
+                            "deadline": deadline,
+                            "user_id": owners[profile.id, line.id].user_id,
+                            "state": "missed" if luck == 9 else "done",
+                            "outcome": outcome if luck < 9 else False,
+                            "note": note if luck < 9 else False,
+                        }
+                    )
+                    last, count = done, count + 1
+        self.env["customer.touch"].create(touches)
+        stats = profiles.with_company(company)._schedule_followups()
+        _logger.info("customer_tiering: demo scheduling run: %s", dict(stats))
+
+    # ------------------------------------------------------------------
+    # UI
+    # ------------------------------------------------------------------
+    def action_schedule_followups(self):
+        self._check_manager()
+        for company, profiles in self.grouped("company_id").items():
+            profiles.with_company(company)._schedule_followups()
+        return True

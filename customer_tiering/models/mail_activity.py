@@ -1,0 +1,118 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+
+from ..engine import cadence
+from .customer_touch import OUTCOMES
+
+
+class MailActivity(models.Model):
+    """Plan follow-ups are ordinary activities on the customer, linked to the
+    plan touch they carry out.  Completing one records the touch (with the
+    customer's reaction) and schedules the next one from that day."""
+
+    _inherit = "mail.activity"
+
+    customer_plan_line_id = fields.Many2one(
+        "customer.maintenance.plan.line",
+        string="Plan Touch",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        groups="customer_tiering.group_customer_tiering_user",
+    )
+    customer_profile_id = fields.Many2one(
+        "customer.profile",
+        string="Tiering Profile",
+        index="btree_not_null",
+        ondelete="set null",
+        readonly=True,
+        groups="customer_tiering.group_customer_tiering_user",
+    )
+    customer_touch_outcome = fields.Selection(
+        OUTCOMES, string="Outcome", help="How the customer reacted to this touch."
+    )
+    customer_touch_note = fields.Text(
+        string="Outcome Note", help="Why the customer reacted so, next step."
+    )
+
+    def _customer_planned(self):
+        """These activities that carry out a plan touch, as superuser: whoever
+        may complete an activity completes a plan follow-up (the fallback
+        owner may be no tiering user), and recording it is system work."""
+        return self.sudo().filtered(
+            lambda a: a.active and a.customer_plan_line_id and a.customer_profile_id
+        )
+
+    def _customer_record_touches(self, state, feedback=False):
+        """Record these plan activities as touches (done or missed)."""
+        now = fields.Datetime.now()
+        values = []
+        for activity in self:
+            profile, line = activity.customer_profile_id, activity.customer_plan_line_id
+            # The day of the touch in the time zone of whoever closes it.
+            closer = self.env.user if state == "done" else activity.user_id
+            notes = [activity.customer_touch_note, feedback if state == "done" else ""]
+            values.append(
+                {
+                    "profile_id": profile.id,
+                    "partner_id": profile.partner_id.id,
+                    "company_id": profile.company_id.id,
+                    "tier_id": profile.tier_id.id,
+                    "plan_id": line.plan_id.id,
+                    "plan_line_id": line.id,
+                    "activity_type_id": activity.activity_type_id.id,
+                    "summary": activity.summary or line.name,
+                    "date": cadence.local_date(now, closer.tz),
+                    "deadline": activity.date_deadline,
+                    "user_id": activity.user_id.id,
+                    "state": state,
+                    "outcome": activity.customer_touch_outcome
+                    if state == "done"
+                    else False,
+                    "note": "\n".join(filter(None, notes)) or False,
+                }
+            )
+        # sudo: touches are recorded by the system; users only complete their
+        # activities (and may then correct the outcome of their own touches).
+        return self.env["customer.touch"].sudo().create(values)
+
+    def _action_done(self, feedback=False, attachment_ids=None):
+        planned = self._customer_planned()
+        if not planned:
+            return super()._action_done(
+                feedback=feedback, attachment_ids=attachment_ids
+            )
+        planned._customer_record_touches("done", feedback)
+        pairs = {
+            (a.customer_profile_id.id, a.customer_plan_line_id.id) for a in planned
+        }
+        profiles = planned.customer_profile_id
+        if len(self) == 1 and planned.customer_touch_outcome:
+            # Show the customer's reaction in the "activity done" message.
+            labels = dict(
+                self._fields["customer_touch_outcome"]._description_selection(self.env)
+            )
+            feedback = self.env._(
+                "Outcome: %(outcome)s. %(feedback)s",
+                outcome=labels[planned.customer_touch_outcome],
+                feedback=feedback or "",
+            ).strip()
+        result = super(
+            MailActivity, self.with_context(customer_touch_recorded=True)
+        )._action_done(feedback=feedback, attachment_ids=attachment_ids)
+        # The next touch of each completed line is due one interval after today.
+        for company, company_profiles in profiles.grouped("company_id").items():
+            company_profiles.with_company(company)._schedule_followups(
+                eager=pairs, only=pairs
+            )
+        return result
+
+    def unlink(self):
+        if not self.env.context.get("customer_touch_recorded"):
+            # A plan follow-up cancelled once due is a missed touch: it counts
+            # against compliance and the rhythm goes on from today.
+            now = fields.Datetime.now()
+            self._customer_planned().filtered(
+                lambda a: a.date_deadline <= cadence.local_date(now, a.user_id.tz)
+            )._customer_record_touches("missed")
+        return super().unlink()
