@@ -332,7 +332,7 @@ def test_trend(current, previous, expected):
     ("old_band", "new_band", "old_score", "new_score", "expected"),
     [
         ("watch", "at_risk", 45, 39, "entered_at_risk"),
-        (None, "at_risk", None, 10, "entered_at_risk"),
+        (None, "at_risk", None, 10, None),  # first evaluation: a baseline
         ("healthy", "at_risk", 90, 10, "entered_at_risk"),
         ("at_risk", "at_risk", 90, 10, "dropped"),
         ("at_risk", "at_risk", 30, 20, None),

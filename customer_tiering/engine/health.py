@@ -171,8 +171,13 @@ def should_warn(
     new_score: float | None,
     drop_points: float = 15.0,
 ) -> str | None:
-    """Return a warning code: "entered_at_risk", "dropped" or None."""
-    if new_band == "at_risk" and old_band != "at_risk":
+    """Return a warning code: "entered_at_risk", "dropped" or None.
+
+    A first evaluation (no previous band) is a baseline, not a change: so
+    installing the addon into a database with years of history does not file
+    a warning for every customer that is already at risk.
+    """
+    if new_band == "at_risk" and old_band not in (None, "at_risk"):
         return "entered_at_risk"
     if (
         old_score_30d is not None

@@ -652,13 +652,14 @@ class CustomerProfile(models.Model):
     def _health_reason(self, key, raw, number, labels, review_date):
         """One of the top reasons of a score, in plain words."""
         value = number(abs(raw))
+        signed = f"{raw:+.0f}"
         texts = {
             "recency": lambda: self.env._("No order for %(days)s days", days=value),
             "frequency": lambda: self.env._(
-                "Orders %(change)s %% against the period before", change=f"{raw:+.0f}"
+                "Orders %(change)s %% against the period before", change=signed
             ),
             "revenue_trend": lambda: self.env._(
-                "Revenue %(change)s %% against the period before", change=f"{raw:+.0f}"
+                "Revenue %(change)s %% against the period before", change=signed
             ),
             "payment_overdue": lambda: self.env._(
                 "%(share)s %% of receivables overdue", share=value
