@@ -251,11 +251,11 @@ class CustomerProfile(models.Model):
             stats["no_owner"] = len(unowned)
             _logger.warning(
                 "customer_tiering: %s follow-ups of company %s not created: no "
-                "owner, team leader or default user (partners %s). Set a default "
-                "user in Settings.",
+                "owner, team leader or default user (partners %s...). Set a "
+                "default user in Settings.",
                 len(unowned),
                 company.name,
-                unowned,
+                sorted(set(unowned))[:20],
             )
         if stats["fallback"]:
             _logger.info(
