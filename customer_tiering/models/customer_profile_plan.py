@@ -35,8 +35,8 @@ PLAN_COLUMNS = (
 
 # The profile is extended per feature (tiers, health, plans) so that each file
 # stays readable; the classes are deliberately not merged.
-class CustomerProfile(models.Model):  # pylint: disable=consider-merging-classes-inherited
-    _inherit = "customer.profile"
+class CustomerProfile(models.Model):
+    _inherit = "customer.profile"  # pylint: disable=consider-merging-classes-inherited
 
     plan_id = fields.Many2one(
         "customer.maintenance.plan",
