@@ -28,9 +28,29 @@ def uninstall_hook(env):
     orders = env["sale.order"].browse(order_ids).exists()
     orders.with_context(customer_tiering_skip=True).write({"state": "cancel"})
     orders.unlink()
-    # Profiles and history are this addon's own runtime data and their tables
-    # are dropped anyway; emptying them first lets the shipped tiers (which
-    # profiles reference with ON DELETE RESTRICT) be removed cleanly.
-    env.cr.execute(SQL("DELETE FROM customer_tier_history"))
-    env.cr.execute(SQL("DELETE FROM customer_profile"))
+    # Profiles, history, snapshots, reviews and touches are this addon's own
+    # data and their tables are dropped anyway; emptying them first lets the
+    # shipped and demo records they reference (tiers, plans, demo reviews) be
+    # removed cleanly instead of failing on foreign keys.
+    # Records with an XML id (demo reviews...) are left to Odoo's own data
+    # removal, which expects to find and delete them itself.
+    for model in (
+        "customer.touch",
+        "customer.account.review",
+        "customer.health.snapshot",
+        "customer.tier.history",
+        "customer.profile",
+    ):
+        env.cr.execute(
+            SQL(
+                """
+                DELETE FROM %(table)s
+                 WHERE id NOT IN (
+                       SELECT res_id FROM ir_model_data
+                        WHERE module = 'customer_tiering' AND model = %(model)s)
+                """,
+                table=SQL.identifier(env[model]._table),
+                model=model,
+            )
+        )
     env.invalidate_all()

@@ -4,6 +4,7 @@ from odoo.exceptions import ValidationError
 from odoo.tools import format_date
 
 from ..engine import health
+from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 
 SCORES = [
     ("1", "1 - Very poor"),
@@ -114,7 +115,8 @@ class CustomerAccountReview(models.Model):
     def unlink(self):
         targets = self._health_targets()
         res = super().unlink()
-        self._refresh_health(targets)
+        if not self.env.context.get(MODULE_UNINSTALL_FLAG):
+            self._refresh_health(targets)
         return res
 
     @api.model
