@@ -1,0 +1,785 @@
+#!/usr/bin/env python3
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Benchmark of customer_tiering on a database filled by generate.py.
+
+    python3 benchmarks/bench.py -c CONF -d DB [--small-db DB20]
+
+Measures, in one run and each in a fresh subprocess (so that peak memories do
+not mix), on the main company of ``DB``:
+
+- warm-up: one full refresh, committed, so that the measured refresh is the
+  steady nightly state (on a database never refreshed it is the first
+  tiering of every customer, with history rows and chatter notes);
+- the floor: the minimal SQL for the same metrics (one aggregate over all
+  orders, contacts rolled up to their company, the windows of
+  ``customer.profile._metrics_query_sale``) and one bulk UPDATE of as many
+  profiles, rolled back;
+- the full refresh as the nightly cron runs it (``_request_full_refresh()``
+  then ``_cron_refresh()`` until the run is over), commits turned into
+  flushes (the ORM cache is still cleared per batch) and rolled back, with
+  its SQL query count and peak RSS (``ru_maxrss``);
+- the naive way (per customer: ``search`` its orders with ``child_of``, sum
+  them in Python) on a sample, extrapolated to every customer;
+- ``sale.order.action_confirm`` on 3-line orders of customers drawn in
+  proportion to their orders, with the addon's hook and with it bypassed
+  (``customer_tiering_skip``), alternated, each rolled back;
+- the follow-up scheduler, twice in a row, when the
+  ``customer_tiering.ir_cron_schedule_followups`` cron exists;
+- with ``--small-db``, the same full refresh on a smaller database.
+
+Prints a Markdown table of the measurements, then the targets with PASS/FAIL.
+Exits 1 when a target fails (``--no-fail`` to always exit 0).
+"""
+
+import argparse
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+RESULT = "RESULT "
+MB = 1024  # ru_maxrss is in KiB on Linux
+
+TARGETS = {
+    "refresh_vs_floor": 3.0,  # refresh time <= 3 x the floor
+    "naive_vs_refresh": 50.0,  # refresh >= 50 x faster than the naive loop
+    "confirm_overhead": 1.10,  # median with hook <= 1.10 x without
+    "scheduler_second": 0.2,  # second run <= 0.2 x the first
+    "refresh_memory_mb": 1024.0,  # peak RSS of the refresh < 1 GB
+    "memory_growth": 1.3,  # peak at DB <= 1.3 x peak at the small DB
+}
+
+
+# ----------------------------------------------------------------------
+# Measurements (run in a child process: --measure NAME)
+# ----------------------------------------------------------------------
+def maxrss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / MB
+
+
+def sql_count():
+    from odoo import sql_db
+
+    return sql_db.sql_counter
+
+
+def no_commit(cr):
+    """Turn ``cr.commit()`` into a flush and cache clear (what a commit does
+    to the ORM), so that a cron run can be rolled back; count the calls."""
+    calls = []
+
+    def commit():
+        calls.append(1)
+        cr.flush()
+        cr.clear()
+
+    cr.commit = commit
+    return calls
+
+
+def run_cron_refresh(env):
+    """``_request_full_refresh()`` then ``_cron_refresh()`` until the run is
+    over, as ir.cron does (it calls again while progress remains)."""
+    env["customer.profile"]._request_full_refresh(reason="manual")
+    calls = 0
+    while True:
+        env["customer.profile"]._cron_refresh()
+        calls += 1
+        env.cr.execute(
+            "SELECT count(*) FROM res_company WHERE customer_tiering_run_start "
+            "IS NOT NULL"
+        )
+        if not env.cr.fetchone()[0] or calls > 1000:
+            return calls
+
+
+def profile_count(env):
+    env.cr.execute(
+        "SELECT count(*) FROM customer_profile WHERE company_id = %s",
+        [env.company.id],
+    )
+    return env.cr.fetchone()[0]
+
+
+def measure_warmup(env, args):
+    env.cr.execute("SELECT count(*) FROM customer_tier_history")
+    history = env.cr.fetchone()[0]
+    start = time.perf_counter()
+    calls = run_cron_refresh(env)
+    env.cr.commit()
+    seconds = time.perf_counter() - start
+    env.cr.execute("SELECT count(*) FROM customer_tier_history")
+    return {
+        "seconds": seconds,
+        "cron_calls": calls,
+        "history_rows": env.cr.fetchone()[0] - history,
+        "profiles": profile_count(env),
+    }
+
+
+def floor_sql(env):
+    """The aggregate of ``_metrics_query_sale`` over every customer at once."""
+    from odoo import fields
+
+    company = env.company
+    windows = env["customer.profile"]._metric_windows(
+        company, fields.Date.context_today(env["customer.profile"])
+    )
+    amount = "so.amount_untaxed / NULLIF(so.currency_rate, 0)"
+    query = f"""
+        SELECT p.commercial_partner_id,
+               COALESCE(SUM({amount}) FILTER (
+                   WHERE so.date_order >= %(start)s AND so.date_order < %(end)s
+               ), 0),
+               COALESCE(SUM({amount}) FILTER (
+                   WHERE so.date_order >= %(prev_start)s
+                     AND so.date_order < %(start)s
+               ), 0),
+               COUNT(*) FILTER (
+                   WHERE so.date_order >= %(freq_start)s AND so.date_order < %(end)s
+               ),
+               COUNT(*) FILTER (
+                   WHERE so.date_order >= %(freq_prev_start)s
+                     AND so.date_order < %(freq_start)s
+               ),
+               COALESCE(SUM({amount}) FILTER (WHERE so.date_order < %(end)s), 0),
+               MAX(so.date_order)::date
+          FROM sale_order so
+          JOIN res_partner p ON p.id = so.partner_id
+         WHERE so.state = 'sale' AND so.company_id = %(company_id)s
+      GROUP BY p.commercial_partner_id
+    """
+    return query, dict(windows, company_id=company.id)
+
+
+def pg_array(values):
+    """``{1,2,NULL}``: numbers and dates as one PostgreSQL array literal."""
+    return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
+
+
+def measure_floor(env, args):
+    cr = env.cr
+    query, params = floor_sql(env)
+    start = time.perf_counter()
+    cr.execute(query, params)
+    rows = cr.fetchall()
+    aggregate = time.perf_counter() - start
+    # One array literal per column, as one parameter each: the cheapest way
+    # to ship 100,000 rows in one statement (see pg_array()).
+    columns = [pg_array(c) for c in zip(*rows, strict=True)] if rows else ["{}"] * 7
+    start = time.perf_counter()
+    cr.execute(
+        """
+        UPDATE customer_profile AS p
+           SET revenue = v.revenue, revenue_prev = v.revenue_prev,
+               growth = CASE WHEN v.revenue_prev > 0 THEN round(
+                   (v.revenue - v.revenue_prev) / v.revenue_prev * 100, 2) END,
+               order_count = v.order_count, order_count_prev = v.order_count_prev,
+               lifetime_revenue = v.lifetime, last_order_date = v.last_date,
+               computed_tier_id = p.computed_tier_id, tier_id = p.tier_id,
+               pending_downgrade_since = p.pending_downgrade_since,
+               override_active = p.override_active,
+               evaluated_at = now() at time zone 'UTC', refresh_run = p.refresh_run,
+               write_date = now() at time zone 'UTC', write_uid = %s
+          FROM unnest(%s::int[], %s::numeric[], %s::numeric[], %s::int[],
+                      %s::int[], %s::numeric[], %s::date[])
+               AS v(partner_id, revenue, revenue_prev, order_count,
+                    order_count_prev, lifetime, last_date)
+         WHERE p.partner_id = v.partner_id AND p.company_id = %s
+        """,
+        [env.uid, *columns, env.company.id],
+    )
+    updated = cr.rowcount
+    update = time.perf_counter() - start
+    cr.rollback()
+    return {
+        "aggregate": aggregate,
+        "update": update,
+        "seconds": aggregate + update,
+        "rows": len(rows),
+        "updated": updated,
+    }
+
+
+FIGURES = (
+    "revenue, revenue_prev, order_count, order_count_prev, lifetime_revenue, "
+    "last_order_date, computed_tier_id, tier_id, pending_downgrade_since"
+)
+
+
+def measure_refresh(env, args):
+    calls = no_commit(env.cr)
+    profiles = profile_count(env)
+    env.cr.execute("SELECT count(*) FROM customer_tier_history")
+    history = env.cr.fetchone()[0]
+    # To count afterwards the profiles whose figures the run changed.
+    env.cr.execute(
+        f"CREATE TEMP TABLE bench_before AS SELECT id, {FIGURES} FROM customer_profile"
+    )
+    baseline = maxrss_mb()
+    queries = sql_count()
+    start = time.perf_counter()
+    cron_calls = run_cron_refresh(env)
+    env.flush_all()
+    seconds = time.perf_counter() - start
+    queries = sql_count() - queries
+    env.cr.execute("SELECT count(*) FROM customer_tier_history")
+    changed = env.cr.fetchone()[0] - history
+    env.cr.execute(
+        f"SELECT count(*) FROM (SELECT id, {FIGURES} FROM customer_profile "
+        f"EXCEPT SELECT * FROM bench_before) AS moved"
+    )
+    moved = env.cr.fetchone()[0]
+    env.cr.rollback()
+    return {
+        "seconds": seconds,
+        "queries": queries,
+        "batches": len(calls) - 1,  # one commit after creating missing profiles
+        "cron_calls": cron_calls,
+        "profiles": profiles,
+        "tier_changes": changed,
+        "figures_changed": moved,
+        "baseline_mb": baseline,
+    }
+
+
+def measure_naive(env, args):
+    from odoo import fields
+
+    company = env.company
+    Profile = env["customer.profile"]
+    windows = Profile._metric_windows(company, fields.Date.context_today(Profile))
+    env.cr.execute(
+        "SELECT partner_id FROM customer_profile WHERE company_id = %s ORDER BY id",
+        [company.id],
+    )
+    partner_ids = [row[0] for row in env.cr.fetchall()]
+    sample = random.Random(args.seed).sample(
+        partner_ids, min(args.naive_sample, len(partner_ids))
+    )
+    SaleOrder = env["sale.order"]
+    queries = sql_count()
+    start = time.perf_counter()
+    results = {}
+    for partner_id in sample:
+        orders = SaleOrder.search(
+            [
+                ("partner_id", "child_of", partner_id),
+                ("state", "=", "sale"),
+                ("company_id", "=", company.id),
+            ]
+        )
+        revenue = revenue_prev = lifetime = 0.0
+        count = count_prev = 0
+        last = None
+        for order in orders:
+            day = order.date_order.date()
+            amount = order.amount_untaxed / (order.currency_rate or 1.0)
+            if day < windows["end"]:
+                lifetime += amount
+            if windows["start"] <= day < windows["end"]:
+                revenue += amount
+            elif windows["prev_start"] <= day < windows["start"]:
+                revenue_prev += amount
+            if windows["freq_start"] <= day < windows["end"]:
+                count += 1
+            elif windows["freq_prev_start"] <= day < windows["freq_start"]:
+                count_prev += 1
+            last = max(last, day) if last else day
+        results[partner_id] = (revenue, revenue_prev, count, count_prev, lifetime)
+    seconds = time.perf_counter() - start
+    queries = sql_count() - queries
+    env.cr.rollback()
+    scale = len(partner_ids) / len(sample) if sample else 0
+    return {
+        "sample": len(sample),
+        "sample_seconds": seconds,
+        "seconds": seconds * scale,
+        "queries": round(queries * scale),
+        "profiles": len(partner_ids),
+    }
+
+
+def percentile(values, pct):
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def measure_confirm(env, args):
+    cr = env.cr
+    # Customers drawn in proportion to their orders: who orders often
+    # confirms often.
+    cr.execute(
+        """
+        SELECT so.partner_id FROM sale_order so
+         WHERE so.state = 'sale' AND so.company_id = %s
+         ORDER BY md5(so.id::text || %s) LIMIT %s
+        """,
+        [env.company.id, str(args.seed), args.confirm_orders + 1],
+    )
+    partner_ids = [row[0] for row in cr.fetchall()]
+    product = env["product.product"].search(
+        [("default_code", "=", "BENCH-SERVICE")], limit=1
+    ) or env["product.product"].search([("sale_ok", "=", True)], limit=1)
+    orders = env["sale.order"].create(
+        [
+            {
+                "partner_id": partner_id,
+                "order_line": [
+                    (0, 0, {"product_id": product.id, "product_uom_qty": qty})
+                    for qty in (1, 2, 3)
+                ],
+            }
+            for partner_id in partner_ids
+        ]
+    )
+    env.flush_all()
+    times = {"hook": [], "skip": []}
+    queries = {"hook": [], "skip": []}
+
+    def confirm(order, variant):
+        savepoint = cr.savepoint()
+        ctx = {"customer_tiering_skip": True} if variant == "skip" else {}
+        count = sql_count()
+        start = time.perf_counter()
+        order.with_context(**ctx).action_confirm()
+        env.flush_all()
+        elapsed = time.perf_counter() - start
+        count = sql_count() - count
+        savepoint.close(rollback=True)
+        return elapsed, count
+
+    # The first order warms the caches (both variants), it is not counted.
+    confirm(orders[0], "hook")
+    confirm(orders[0], "skip")
+    for index, order in enumerate(orders[1:]):
+        # Alternate which variant goes first, so that drifts cancel out.
+        variants = ("hook", "skip") if index % 2 else ("skip", "hook")
+        for variant in variants:
+            elapsed, count = confirm(order, variant)
+            times[variant].append(elapsed)
+            queries[variant].append(count)
+    cr.rollback()
+    result = {"orders": len(orders) - 1}
+    for variant in ("hook", "skip"):
+        result[f"{variant}_median"] = statistics.median(times[variant])
+        result[f"{variant}_p95"] = percentile(times[variant], 95)
+        result[f"{variant}_queries"] = statistics.median(queries[variant])
+    return result
+
+
+def measure_scheduler(env, args):
+    cron = env.ref(
+        "customer_tiering.ir_cron_schedule_followups", raise_if_not_found=False
+    )
+    if not cron:
+        return {"available": False}
+    no_commit(env.cr)
+    action = cron.ir_actions_server_id
+    runs = []
+    for __ in range(2):
+        queries = sql_count()
+        start = time.perf_counter()
+        action.with_user(cron.user_id).run()
+        env.flush_all()
+        runs.append((time.perf_counter() - start, sql_count() - queries))
+    env.cr.execute(
+        "SELECT count(*) FROM mail_activity WHERE create_date >= now() at time "
+        "zone 'UTC' - interval '1 hour'"
+    )
+    activities = env.cr.fetchone()[0]
+    env.cr.rollback()
+    return {
+        "available": True,
+        "first": runs[0][0],
+        "first_queries": runs[0][1],
+        "second": runs[1][0],
+        "second_queries": runs[1][1],
+        "activities": activities,
+    }
+
+
+MEASURES = {
+    "warmup": measure_warmup,
+    "floor": measure_floor,
+    "refresh": measure_refresh,
+    "naive": measure_naive,
+    "confirm": measure_confirm,
+    "scheduler": measure_scheduler,
+}
+
+
+def vacuum(registry, *tables):
+    with registry.cursor() as cr:
+        cr._cnx.autocommit = True
+        for table in tables:
+            cr.execute(f"VACUUM ANALYZE {table}")  # names from this file
+        cr._cnx.autocommit = False
+
+
+def shift_today(days):
+    """Make "today" ``days`` later in this process: the measured refresh is
+    then the next nightly run after the warm-up (its windows move, some
+    figures and tiers change), not a rerun of the same day."""
+    from datetime import timedelta
+
+    from odoo import fields
+
+    context_today = fields.Date.context_today
+
+    def later(record, timestamp=None):
+        return context_today(record, timestamp) + timedelta(days=days)
+
+    fields.Date.context_today = staticmethod(later)
+
+
+def child(args):
+    """Run one measurement in this (fresh) process and print its result."""
+    import odoo
+    from odoo import SUPERUSER_ID, api
+    from odoo.modules.registry import Registry
+
+    odoo.tools.config.parse_config(["-c", args.config, "--log-level=warn"])
+    registry = Registry(args.database)
+    if args.measure in ("floor", "refresh"):
+        # The rolled-back UPDATEs of earlier measurements leave dead rows;
+        # start each one from a clean table (autovacuum's job in production).
+        vacuum(registry, "customer_profile")
+    if args.measure in ("floor", "refresh", "naive") and args.days_ahead:
+        shift_today(args.days_ahead)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env = env(context=dict(env.context, tz="UTC"))
+        result = MEASURES[args.measure](env, args)
+        cr.rollback()
+    if args.measure == "warmup":
+        vacuum(registry, "res_partner", "customer_profile", "customer_tier_history")
+    result["maxrss_mb"] = maxrss_mb()
+    print(RESULT + json.dumps(result, default=str), flush=True)
+
+
+# ----------------------------------------------------------------------
+# Orchestration (the parent process)
+# ----------------------------------------------------------------------
+def measure(args, name, database=None):
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--measure",
+        name,
+        "-c",
+        args.config,
+        "-d",
+        database or args.database,
+        "--seed",
+        str(args.seed),
+        "--naive-sample",
+        str(args.naive_sample),
+        "--confirm-orders",
+        str(args.confirm_orders),
+        "--days-ahead",
+        str(args.days_ahead),
+    ]
+    print(f"... {name} on {database or args.database}", file=sys.stderr, flush=True)
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT)]
+    if proc.returncode or not lines:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        sys.exit(f"measurement {name} on {database or args.database} failed")
+    return json.loads(lines[-1][len(RESULT) :])
+
+
+def median_run(runs):
+    """The run of median time, with the worst peak memory of all runs."""
+    chosen = dict(sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2])
+    fattest = max(runs, key=lambda run: run["maxrss_mb"])
+    chosen["maxrss_mb"] = fattest["maxrss_mb"]
+    chosen["baseline_mb"] = fattest.get("baseline_mb", 0)
+    chosen["all_seconds"] = [run["seconds"] for run in runs]
+    return chosen
+
+
+def machine(args):
+    import psycopg2
+
+    from odoo.tools import config
+
+    config.parse_config(["-c", args.config, "--log-level=warn"])
+    connection = psycopg2.connect(
+        dbname=args.database,
+        host=config["db_host"] or None,
+        port=config["db_port"] or None,
+        user=config["db_user"] or None,
+        password=config["db_password"] or None,
+    )
+    with connection, connection.cursor() as cr:
+        cr.execute("SHOW server_version")
+        version = cr.fetchone()[0]
+        cr.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        size = cr.fetchone()[0]
+        cr.execute(
+            "SELECT (SELECT count(*) FROM res_partner WHERE is_company "
+            "AND ref LIKE 'BENCH-%%'), (SELECT count(*) FROM sale_order "
+            "WHERE state = 'sale')"
+        )
+        customers, orders = cr.fetchone()
+    connection.close()
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return {
+        "cpus": os.cpu_count(),
+        "ram_gb": round(pages / 1024**3, 1),
+        "postgres": version,
+        "db_size": size,
+        "customers": customers,
+        "orders": orders,
+    }
+
+
+def fmt_s(seconds):
+    if seconds is None:
+        return ""
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def runs_note(result):
+    times = ", ".join(fmt_s(t) for t in result.get("all_seconds", []))
+    return f"median of {times}" if len(result.get("all_seconds", [])) > 1 else ""
+
+
+def ratio(value, limit, better="lower"):
+    ok = value <= limit if better == "lower" else value >= limit
+    return "PASS" if ok else "FAIL"
+
+
+def report(args, info, res):
+    rows = []
+
+    def row(what, seconds=None, queries="", memory="", note=""):
+        rows.append((what, fmt_s(seconds), str(queries), memory, note))
+
+    warm = res["warmup"]
+    row(
+        "warm-up: full refresh, committed (setup, not a target)",
+        warm["seconds"],
+        note=f"{warm['profiles']} profiles, {warm['history_rows']} tier changes",
+    )
+    floor = res["floor"]
+    row(
+        "floor: one SQL aggregate, all customers",
+        floor["aggregate"],
+        1,
+        note=f"{floor['rows']} customers",
+    )
+    row(
+        "floor: one bulk UPDATE of the profiles", floor["update"], 1, note="rolled back"
+    )
+    row("**floor total**", floor["seconds"], 2, note=runs_note(floor))
+    ref = res["refresh"]
+    row(
+        "**full refresh** (cron, all batches)",
+        ref["seconds"],
+        ref["queries"],
+        f"{ref['maxrss_mb']:.0f} (+{ref['maxrss_mb'] - ref['baseline_mb']:.0f})",
+        f"{ref['profiles']} profiles, {ref['batches']} batches, figures of "
+        f"{ref['figures_changed']} changed, {ref['tier_changes']} tier changes; "
+        f"{runs_note(ref)}",
+    )
+    naive = res.get("naive")
+    if naive:
+        row(
+            f"naive loop, {naive['sample']} customers",
+            naive["sample_seconds"],
+            note="search child_of + sum in Python",
+        )
+        row(
+            "naive loop, extrapolated to all customers",
+            naive["seconds"],
+            naive["queries"],
+        )
+    conf = res["confirm"]
+    for variant, label in (("hook", "with the hook"), ("skip", "hook bypassed")):
+        row(
+            f"action_confirm, {label}: median",
+            conf[f"{variant}_median"],
+            conf[f"{variant}_queries"],
+            note=f"p95 {fmt_s(conf[f'{variant}_p95'])}, {conf['orders']} orders",
+        )
+    sched = res["scheduler"]
+    if sched.get("available"):
+        row("follow-up scheduler, first run", sched["first"], sched["first_queries"])
+        row(
+            "follow-up scheduler, second run",
+            sched["second"],
+            sched["second_queries"],
+            note=f"{sched['activities']} activities",
+        )
+    else:
+        row("follow-up scheduler, first run", note="not available")
+        row("follow-up scheduler, second run", note="not available")
+    small = res.get("small")
+    if small:
+        row(
+            f"full refresh at {small['profiles']} customers ({args.small_db})",
+            small["seconds"],
+            small["queries"],
+            f"{small['maxrss_mb']:.0f} "
+            f"(+{small['maxrss_mb'] - small['baseline_mb']:.0f})",
+            f"{small['batches']} batches",
+        )
+
+    print(
+        f"\n{info['customers']} customers, {info['orders']} confirmed orders "
+        f"({args.database}, {info['db_size']}); {info['cpus']} CPUs, "
+        f"{info['ram_gb']} GB RAM, PostgreSQL {info['postgres']}\n"
+    )
+    print("| measurement | time | SQL queries | peak RSS MB (+refresh) | notes |")
+    print("|---|---:|---:|---:|---|")
+    for line in rows:
+        print("| " + " | ".join(line) + " |")
+
+    targets = []
+    value = ref["seconds"] / floor["seconds"]
+    targets.append(
+        (
+            "full refresh / floor",
+            f"{value:.2f}x",
+            "<= 3x",
+            ratio(value, TARGETS["refresh_vs_floor"]),
+        )
+    )
+    if naive:
+        value = naive["seconds"] / ref["seconds"]
+        targets.append(
+            (
+                "naive / full refresh",
+                f"{value:.1f}x",
+                ">= 50x",
+                ratio(value, TARGETS["naive_vs_refresh"], "higher"),
+            )
+        )
+    value = conf["hook_median"] / conf["skip_median"]
+    targets.append(
+        (
+            "action_confirm median, hook / bypassed",
+            f"{value:.2f}x",
+            "<= 1.10x",
+            ratio(value, TARGETS["confirm_overhead"]),
+        )
+    )
+    if sched.get("available"):
+        value = sched["second"] / sched["first"]
+        targets.append(
+            (
+                "scheduler second run / first run",
+                f"{value:.2f}x",
+                "<= 0.2x",
+                ratio(value, TARGETS["scheduler_second"]),
+            )
+        )
+    else:
+        targets.append(
+            ("scheduler second run / first run", "not available", "<= 0.2x", "N/A")
+        )
+    targets.append(
+        (
+            "full refresh peak RSS",
+            f"{ref['maxrss_mb']:.0f} MB",
+            "< 1024 MB",
+            ratio(ref["maxrss_mb"], TARGETS["refresh_memory_mb"]),
+        )
+    )
+    if small:
+        for label, big, little in (
+            ("peak RSS", ref["maxrss_mb"], small["maxrss_mb"]),
+            (
+                "refresh's own memory (peak - RSS before)",
+                ref["maxrss_mb"] - ref["baseline_mb"],
+                small["maxrss_mb"] - small["baseline_mb"],
+            ),
+        ):
+            value = big / max(little, 1.0)
+            targets.append(
+                (
+                    f"{label}, {ref['profiles']} / {small['profiles']} customers",
+                    f"{value:.2f}x",
+                    "<= 1.3x",
+                    ratio(value, TARGETS["memory_growth"]),
+                )
+            )
+    else:
+        targets.append(("memory growth", "no --small-db", "<= 1.3x", "N/A"))
+    print("\n| target | measured | limit | result |")
+    print("|---|---:|---:|---|")
+    for line in targets:
+        print("| " + " | ".join(line) + " |")
+    failed = [line[0] for line in targets if line[3] == "FAIL"]
+    print(f"\nRESULT {'FAIL: ' + ', '.join(failed) if failed else 'PASS'}")
+    return not failed
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("-c", "--config", required=True, help="Odoo configuration")
+    parser.add_argument("-d", "--database", required=True)
+    parser.add_argument(
+        "--small-db", help="a smaller generated database, to compare the memory"
+    )
+    parser.add_argument("--naive-sample", type=int, default=2000)
+    parser.add_argument("--confirm-orders", type=int, default=50)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of the floor and of the full refresh, alternated (median)",
+    )
+    parser.add_argument(
+        "--days-ahead",
+        type=int,
+        default=1,
+        help="the measured refresh evaluates this many days after the warm-up "
+        "(1: the next nightly run; 0: the same day again, nothing changes)",
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--no-fail", action="store_true", help="exit 0 even when a target fails"
+    )
+    parser.add_argument("--measure", choices=sorted(MEASURES), help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.measure:
+        return child(args)
+    info = machine(args)
+    res = {}
+    for database in filter(None, (args.database, args.small_db)):
+        warm = measure(args, "warmup", database)
+        if database == args.database:
+            res["warmup"] = warm
+    # Floor and refresh alternate, medians kept: drifts of a shared machine
+    # hit both alike.
+    floors, refreshes = [], []
+    for __ in range(args.repeat):
+        floors.append(measure(args, "floor"))
+        refreshes.append(measure(args, "refresh"))
+    res["floor"] = median_run(floors)
+    res["refresh"] = median_run(refreshes)
+    res["naive"] = measure(args, "naive")
+    res["confirm"] = measure(args, "confirm")
+    res["scheduler"] = measure(args, "scheduler")
+    if args.small_db:
+        res["small"] = measure(args, "refresh", args.small_db)
+    ok = report(args, info, res)
+    if not ok and not args.no_fail:
+        sys.exit(1)
+    return None
+
+
+if __name__ == "__main__":
+    main()
