@@ -1,5 +1,7 @@
 from odoo.tools import SQL
 
+from .models.sql_indexes import drop_indexes
+
 
 def post_init_hook(env):
     """Tier the customers already in the database, without slowing the install.
@@ -54,3 +56,4 @@ def uninstall_hook(env):
             )
         )
     env.invalidate_all()
+    drop_indexes(env.cr)

@@ -96,15 +96,19 @@ def scorecard_problems(dimensions: Iterable[Dimension]) -> list[str]:
 
 
 def compute_health(
-    dimensions: Iterable[Dimension], raw: Mapping[str, float | None]
+    dimensions: Iterable[Dimension],
+    raw: Mapping[str, float | None],
+    checked: bool = False,
 ) -> HealthResult:
     """Score ``raw`` values against ``dimensions``.
 
     Weights of the active dimensions that have data are re-normalised to sum 1;
-    active dimensions without data are reported in ``missing``.
+    active dimensions without data are reported in ``missing``.  ``checked``:
+    the caller already validated the scorecard with :func:`scorecard_problems`
+    (batches score thousands of customers against one scorecard).
     """
     dimensions = list(dimensions)
-    problems = scorecard_problems(dimensions)
+    problems = [] if checked else scorecard_problems(dimensions)
     if problems:
         raise HealthConfigError(problems)
     active = [dim for dim in dimensions if dim.active]

@@ -1,9 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import models
 
+from .sql_indexes import create_indexes
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
+
+    def init(self):
+        super().init()
+        create_indexes(self.env.cr, "account_move_customer_tiering_idx")
 
     def _customer_tiering_refresh(self):
         """Re-evaluate the customers of these invoices in companies whose

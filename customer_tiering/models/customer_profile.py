@@ -8,11 +8,13 @@ that users filter and group on (``customer_tier_id``...), and only when they
 change.
 """
 
+import datetime
 import logging
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 
+import pytz
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
@@ -55,6 +57,14 @@ HEALTH_COLUMNS = (
     ("health_warned_on", "date"),
 )
 
+
+# What _refresh reads of each profile (see _fetch_state).
+ProfileState = namedtuple(
+    "ProfileState",
+    "id partner_id company_id tier_id tier_rank pending_since override_tier_id "
+    "override_rank override_until strategic health_score health_band "
+    "health_warned_on",
+)
 
 OVERRIDE_FIELDS = (
     "override_tier_id",
@@ -132,7 +142,6 @@ class CustomerProfile(models.Model):
         help="When the figures and the tier were last refreshed.",
     )
     refresh_run = fields.Integer(
-        index=True,
         help="The company's full-refresh run that last evaluated this profile.",
     )
     history_ids = fields.One2many(
@@ -146,6 +155,14 @@ class CustomerProfile(models.Model):
             "A customer has one tiering profile per company.",
         ),
     ]
+
+    def init(self):
+        # Every profile is rewritten each night (evaluation time, run marker,
+        # health): free room in each page lets PostgreSQL update the rows in
+        # place (HOT) instead of moving them and touching every index.
+        self.env.cr.execute(
+            SQL("ALTER TABLE %s SET (fillfactor = 50)", SQL.identifier(self._table))
+        )
 
     # ------------------------------------------------------------------
     # Refresh entry points
@@ -169,15 +186,21 @@ class CustomerProfile(models.Model):
     def _refresh(self, today=None, cause=None, run=None):
         """Re-evaluate these profiles (all of one company) and store the results.
 
-        One SQL aggregate for the metrics, the pure engine for the decisions,
-        one bulk UPDATE for the profiles (tier and health columns); history
+        One SQL for the profiles' state, one SQL aggregate for the metrics (and
+        one per health source), the pure engine for the decisions, one bulk
+        UPDATE that rewrites only the profiles whose values changed; history
         rows, chatter notes and partner fields only where the carried tier
         changed; health snapshots, partner fields and warnings likewise (see
-        customer_profile_health.py).
+        customer_profile_health.py).  Records are browsed only for the
+        customers whose tier moved or who are warned.
         """
         if not self:
             return self
-        company = self.company_id
+        state = self._fetch_state()
+        # Not self.company_id: that would read every column of the batch.
+        company = self.env["res.company"].browse(
+            {st.company_id for st in state.values()}
+        )
         company.ensure_one()
         today = today or fields.Date.context_today(self)
         rules = (
@@ -185,38 +208,39 @@ class CustomerProfile(models.Model):
             .with_company(company)
             ._check_usable_ladder(company)
         )
-        metrics = self._fetch_metrics(company, today)
+        metrics = self._fetch_metrics(
+            company, today, partner_ids=[s.partner_id for s in state.values()]
+        )
         grace = company.customer_tiering_grace_days
         ranks = {rule.tier_id: rule.rank for rule in rules}
-        rows, changes = [], []
-        ended = self.browse()
-        now = fields.Datetime.now()
-        for profile in self:
-            data = metrics.get(profile.partner_id.id, {})
+        rows, changes, ended, tiers = [], [], [], {}
+        for profile_id, st in state.items():
+            data = metrics.get(st.partner_id, {})
             m = tiering.Metrics(
                 revenue=data.get("revenue", 0.0),
                 revenue_prev=data.get("revenue_prev", 0.0),
                 orders=data.get("order_count", 0),
                 lifetime=data.get("lifetime_revenue", 0.0),
-                strategic=profile.partner_id.customer_strategic,
+                strategic=st.strategic,
             )
             computed = tiering.evaluate_tier(rules, m)
-            current = profile.tier_id
             decision = tiering.decide_tier(
                 computed=computed,
-                current_tier_id=current.id or None,
-                current_rank=ranks.get(current.id, current.rank) if current else None,
-                pending_since=profile.pending_downgrade_since or None,
+                current_tier_id=st.tier_id,
+                current_rank=ranks.get(st.tier_id, st.tier_rank)
+                if st.tier_id
+                else None,
+                pending_since=st.pending_since,
                 today=today,
                 grace_days=grace,
-                override_tier_id=profile.override_tier_id.id or None,
-                override_rank=profile.override_tier_id.rank or None,
-                override_until=profile.override_until or None,
+                override_tier_id=st.override_tier_id,
+                override_rank=st.override_rank,
+                override_until=st.override_until,
             )
             growth = m.growth
             rows.append(
                 (
-                    profile.id,
+                    profile_id,
                     m.revenue,
                     m.revenue_prev,
                     None if growth is None else round(growth, 2),
@@ -230,35 +254,75 @@ class CustomerProfile(models.Model):
                     decision.override_active,
                 )
             )
+            tiers[profile_id] = decision.tier_id
             if decision.cause:
-                changes.append((profile, current.id, decision, m))
-            if profile.override_tier_id and not decision.override_active:
-                ended |= profile
-        health = self._health_evaluate(company, today, metrics)
+                changes.append((profile_id, st.tier_id, decision, m))
+            if st.override_tier_id and not decision.override_active:
+                ended.append(profile_id)
+        health = self._health_evaluate(company, today, metrics, state)
         self._write_rows(
             METRIC_COLUMNS + HEALTH_COLUMNS,
             [(*row, *health.columns[row[0]]) for row in rows],
-            now,
+            fields.Datetime.now(),
             run,
         )
-        self._apply_tier_changes(changes, cause=cause)
-        ended.write(dict.fromkeys(OVERRIDE_FIELDS, False))
-        self._health_apply(company, today, health)
+        if changes:
+            changed = self.browse([profile_id for profile_id, *__ in changes])
+            self._apply_tier_changes(
+                [
+                    (profile.with_prefetch(changed._ids), *change[1:])
+                    for profile, change in zip(changed, changes, strict=True)
+                ],
+                cause=cause,
+            )
+        if ended:
+            self.browse(ended).write(dict.fromkeys(OVERRIDE_FIELDS, False))
+        self._health_apply(company, today, health, tiers)
         return self
 
+    def _fetch_state(self):
+        """What the evaluation needs of these profiles, in one SQL (no ORM
+        read of the wide partner table): ``{profile_id: ProfileState}``."""
+        self.flush_model()
+        self.env["res.partner"].flush_model(["customer_strategic"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT p.id, p.partner_id, p.company_id, p.tier_id, t.rank,
+                       p.pending_downgrade_since, p.override_tier_id, o.rank,
+                       p.override_until, COALESCE(rp.customer_strategic, FALSE),
+                       p.health_score, p.health_band, p.health_warned_on
+                  FROM customer_profile p
+                  JOIN res_partner rp ON rp.id = p.partner_id
+             LEFT JOIN customer_tier t ON t.id = p.tier_id
+             LEFT JOIN customer_tier o ON o.id = p.override_tier_id
+                 WHERE p.id = ANY(%s)
+              ORDER BY p.id
+                """,
+                list(self.ids),
+            )
+        )
+        return {row[0]: ProfileState(*row) for row in self.env.cr.fetchall()}
+
     def _write_rows(self, columns, rows, now, run=None):
-        """Bulk UPDATE of the profiles' ``columns`` (one statement); each row is
-        the profile id followed by the values of ``columns``."""
+        """Bulk UPDATE of the profiles' ``columns``: one statement, one array
+        parameter per column; each row is the profile id followed by the
+        values of ``columns``.  Every row gets the evaluation time and run
+        marker; ``write_date`` moves only where a value changed.  None of
+        these columns is indexed, so that PostgreSQL can update the rows in
+        place (HOT, see ``init``)."""
         if not rows:
             return
         names = [name for name, __ in columns]
-        assignments = SQL(", ").join(
-            SQL("%s = v.%s::%s", SQL.identifier(n), SQL.identifier(n), SQL(t))
-            for n, t in columns
+        types = ("int4", *(ctype for __, ctype in columns))
+        unnest = SQL(", ").join(
+            SQL("%s::%s[]", list(column), SQL(ctype))
+            for column, ctype in zip(zip(*rows, strict=True), types, strict=True)
         )
-        values = SQL(", ").join(
-            SQL("(%s)", SQL(", ").join(SQL("%s", value) for value in row))
-            for row in rows
+        changed = SQL(
+            "(%s) IS DISTINCT FROM (%s)",
+            SQL(", ").join(SQL("p.%s", SQL.identifier(n)) for n in names),
+            SQL(", ").join(SQL("v.%s", SQL.identifier(n)) for n in names),
         )
         self.env.cr.execute(
             SQL(
@@ -267,16 +331,22 @@ class CustomerProfile(models.Model):
                    SET %(assignments)s,
                        evaluated_at = %(now)s,
                        refresh_run = COALESCE(%(run)s, p.refresh_run),
-                       write_date = %(now)s,
-                       write_uid = %(uid)s
-                  FROM (VALUES %(values)s) AS v(id, %(names)s)
+                       write_date = CASE WHEN %(changed)s THEN %(now)s
+                                         ELSE p.write_date END,
+                       write_uid = CASE WHEN %(changed)s THEN %(uid)s
+                                        ELSE p.write_uid END
+                  FROM unnest(%(unnest)s) AS v(id, %(names)s)
                  WHERE p.id = v.id
                 """,
-                assignments=assignments,
+                assignments=SQL(", ").join(
+                    SQL("%s = v.%s", SQL.identifier(n), SQL.identifier(n))
+                    for n in names
+                ),
+                changed=changed,
                 now=now,
                 run=run,
                 uid=self.env.uid,
-                values=values,
+                unnest=unnest,
                 names=SQL(", ").join(SQL.identifier(n) for n in names),
             )
         )
@@ -345,13 +415,15 @@ class CustomerProfile(models.Model):
             "freq_prev_start": freq_start - relativedelta(months=freq),
         }
 
-    def _fetch_metrics(self, company, today):
-        """Metrics per commercial partner of these profiles, in company currency.
+    def _fetch_metrics(self, company, today, partner_ids=None):
+        """Metrics per commercial partner of these profiles (or of
+        ``partner_ids``), in company currency.
 
         Returns ``{partner_id: {revenue, revenue_prev, order_count,
         order_count_prev, lifetime_revenue, last_order_date}}``.
         """
-        partner_ids = self.mapped("partner_id").ids
+        if partner_ids is None:
+            partner_ids = self.mapped("partner_id").ids
         windows = self._metric_windows(company, today)
         if company.customer_tiering_basis == "invoice":
             query = self._metrics_query_invoice(partner_ids, company, windows)
@@ -361,14 +433,25 @@ class CustomerProfile(models.Model):
         self.env.cr.execute(query)
         result = {}
         missing_rate = []
-        for row in self.env.cr.dictfetchall():
-            if row.pop("missing_rate", 0):
-                missing_rate.append(row["partner_id"])
-            result[row["partner_id"]] = {
-                key: (float(value) if key.endswith("revenue") else value or 0)
-                if key != "last_order_date"
-                else value
-                for key, value in row.items()
+        for (
+            partner_id,
+            revenue,
+            revenue_prev,
+            order_count,
+            order_count_prev,
+            lifetime_revenue,
+            last_order_date,
+            missing,
+        ) in self.env.cr.fetchall():
+            if missing:
+                missing_rate.append(partner_id)
+            result[partner_id] = {
+                "revenue": float(revenue),
+                "revenue_prev": float(revenue_prev),
+                "order_count": order_count,
+                "order_count_prev": order_count_prev,
+                "lifetime_revenue": float(lifetime_revenue),
+                "last_order_date": last_order_date,
             }
         if missing_rate:
             _logger.warning(
@@ -381,8 +464,22 @@ class CustomerProfile(models.Model):
         return result
 
     @api.model
+    def _local_day_bounds(self, windows):
+        """The windows' days as UTC datetimes of their local midnight, and the
+        time zone: order dates are UTC datetimes, "today" is the user's day
+        (as ``fields.Date.context_today`` gives it)."""
+        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+        return {
+            key: tz.localize(datetime.datetime.combine(day, datetime.time.min))
+            .astimezone(pytz.utc)
+            .replace(tzinfo=None)
+            for key, day in windows.items()
+        }, tz.zone
+
+    @api.model
     def _metrics_query_sale(self, partner_ids, company, w):
         amount = SQL("so.amount_untaxed / NULLIF(so.currency_rate, 0)")
+        w, tz = self._local_day_bounds(w)
         return SQL(
             """
             SELECT p.commercial_partner_id AS partner_id,
@@ -403,7 +500,8 @@ class CustomerProfile(models.Model):
                    COALESCE(SUM(%(amount)s) FILTER (
                        WHERE so.date_order < %(end)s
                    ), 0) AS lifetime_revenue,
-                   MAX(so.date_order)::date AS last_order_date,
+                   (MAX(so.date_order) AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date
+                       AS last_order_date,
                    COUNT(*) FILTER (
                        WHERE COALESCE(so.currency_rate, 0) = 0
                    ) AS missing_rate
@@ -417,6 +515,7 @@ class CustomerProfile(models.Model):
             amount=amount,
             company_id=company.id,
             partner_ids=partner_ids,
+            tz=tz,
             **w,
         )
 
@@ -580,7 +679,6 @@ class CustomerProfile(models.Model):
         auto_commit = not getattr(threading.current_thread(), "testing", False)
         deadline = time.monotonic() + time_budget
         done = batches = 0
-        remaining = 0
         companies = self.env["res.company"].search([])
         in_progress = companies.filtered("customer_tiering_run_start")
         if not in_progress:
@@ -607,8 +705,12 @@ class CustomerProfile(models.Model):
             Profile._create_missing_profiles(company)
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
+            # Counted once; the batches then walk the profiles by id (the
+            # primary key), so no index on refresh_run is needed.
+            pending = Profile._pending_count(company, run)
+            last_id = 0
             while True:
-                batch = Profile._pending_batch(company, run, batch_size)
+                batch = Profile._pending_batch(company, run, batch_size, last_id)
                 if not batch:
                     company.customer_tiering_run_start = False
                     if auto_commit:
@@ -617,8 +719,9 @@ class CustomerProfile(models.Model):
                 batch._refresh(cause=cause, run=run)
                 done += len(batch)
                 batches += 1
-                remaining = Profile._pending_count(company, run)
-                self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+                last_id = batch.ids[-1]
+                pending = max(pending - len(batch), 0)
+                self.env["ir.cron"]._notify_progress(done=done, remaining=pending)
                 if auto_commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
                 if (max_batches and batches >= max_batches) or (
@@ -634,8 +737,13 @@ class CustomerProfile(models.Model):
         return [("company_id", "=", company.id), ("refresh_run", "<", run)]
 
     @api.model
-    def _pending_batch(self, company, run, size):
-        return self.search(self._pending_domain(company, run), limit=size, order="id")
+    def _pending_batch(self, company, run, size, after_id=0):
+        """The next ``size`` profiles not evaluated by ``run``, after ``after_id``."""
+        return self.search(
+            [*self._pending_domain(company, run), ("id", ">", after_id)],
+            limit=size,
+            order="id",
+        )
 
     @api.model
     def _pending_count(self, company, run):

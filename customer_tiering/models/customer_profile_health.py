@@ -77,26 +77,30 @@ class CustomerProfile(models.Model):
     # ------------------------------------------------------------------
     # Evaluation (called by _refresh, before its bulk UPDATE)
     # ------------------------------------------------------------------
-    def _health_evaluate(self, company, today, metrics):
-        """Score these profiles; return the batch's :class:`HealthBatch`."""
+    def _health_evaluate(self, company, today, metrics, state):
+        """Score these profiles; return the batch's :class:`HealthBatch`.
+
+        ``state`` is what ``_fetch_state`` read of them (``{profile_id:
+        ProfileState}``)."""
         scorecard = self.env["customer.health.dimension"]._get_scorecard(company)
-        facts, review_dates = self._health_facts(company, today, metrics)
+        facts, review_dates = self._health_facts(company, today, metrics, state)
         history = self._health_history(today)
         cutoffs = (
             company.customer_health_healthy_min,
             company.customer_health_watch_min,
         )
         batch, candidates = HealthBatch(), []
-        for profile in self:
-            partner_id = profile.partner_id.id
+        for profile_id, st in state.items():
+            partner_id = st.partner_id
+            # The scorecard was validated by _get_scorecard.
             result = health.compute_health(
-                scorecard, health.raw_values(facts[partner_id], today)
+                scorecard, health.raw_values(facts[partner_id], today), checked=True
             )
             band = health.band(result.score, *cutoffs)
-            old_band = profile.health_band or None
-            past = history.get(profile.id, [])
+            old_band = st.health_band or None
+            past = history.get(profile_id, [])
             peak = health.recent_peak(
-                past, today, previous=profile.health_score if old_band else None
+                past, today, previous=st.health_score if old_band else None
             )
             code = health.should_warn(
                 old_band=old_band,
@@ -106,7 +110,7 @@ class CustomerProfile(models.Model):
                 drop_points=company.customer_health_drop_points,
             )
             if code:
-                candidates.append((profile, code, peak))
+                candidates.append((st, code, peak))
             reason = health.snapshot_reason(
                 last_snapshot=max((when for when, __ in past), default=None),
                 today=today,
@@ -116,7 +120,7 @@ class CustomerProfile(models.Model):
             if reason:
                 batch.snapshots.append(
                     {
-                        "profile_id": profile.id,
+                        "profile_id": profile_id,
                         "partner_id": partner_id,
                         "company_id": company.id,
                         "date": today,
@@ -126,14 +130,14 @@ class CustomerProfile(models.Model):
                     }
                 )
             batch.partners.append((partner_id, result.score, band))
-            batch.columns[profile.id] = [
+            batch.columns[profile_id] = [
                 result.score,
                 band,
                 health.trend(result.score, health.reference_score(past, today)),
                 json.dumps(
                     self._health_data(result, scorecard, review_dates.get(partner_id))
                 ),
-                profile.health_warned_on or None,
+                st.health_warned_on,
             ]
         self._health_select_warnings(company, today, candidates, batch)
         return batch
@@ -162,23 +166,27 @@ class CustomerProfile(models.Model):
         """Keep the warnings that are due and have someone to act on them."""
         if not candidates:
             return
-        open_ids = self._health_open_warnings(
-            [p.partner_id.id for p, *__ in candidates]
-        )
-        unassigned = []
-        for profile, code, peak in candidates:
-            due = health.warning_due(
+        open_ids = self._health_open_warnings([st.partner_id for st, *__ in candidates])
+        due = [
+            (st, code, peak)
+            for st, code, peak in candidates
+            if health.warning_due(
                 code,
-                open_warning=profile.partner_id.id in open_ids,
-                warned_on=profile.health_warned_on or None,
+                open_warning=st.partner_id in open_ids,
+                warned_on=st.health_warned_on,
                 today=today,
             )
-            user = due and self._health_responsible(profile.partner_id, company)
+        ]
+        # Records only for the customers to warn (a few per night).
+        profiles = self.browse([st.id for st, *__ in due])
+        unassigned = []
+        for profile, (st, code, peak) in zip(profiles, due, strict=True):
+            user = self._health_responsible(profile.partner_id, company)
             if user:
                 batch.warnings.append((profile, code, peak, user))
-                batch.columns[profile.id][-1] = today
-            elif due:
-                unassigned.append(profile.partner_id.id)
+                batch.columns[st.id][-1] = today
+            else:
+                unassigned.append(st.partner_id)
         if unassigned:
             _logger.warning(
                 "customer_tiering: no one to follow up the health of %s customers "
@@ -209,14 +217,17 @@ class CustomerProfile(models.Model):
     # ------------------------------------------------------------------
     # Data: one SQL per source and batch
     # ------------------------------------------------------------------
-    def _health_facts(self, company, today, metrics):
+    def _health_facts(self, company, today, metrics, state):
         """Engine facts per partner of these profiles, and their review dates."""
-        payments = self._health_payments(company, today)
-        activities = self._health_overdue_activities(today)
-        reviews = self._health_reviews(company, today)
-        engagement = self._health_engagement_rates(company, today)
+        partner_ids = [st.partner_id for st in state.values()]
+        payments = self._health_payments(company, today, partner_ids)
+        activities = self._health_overdue_activities(today, partner_ids)
+        reviews = self._health_reviews(company, today, partner_ids)
+        engagement = self._health_engagement_rates(
+            company, today, partner_of={st.id: st.partner_id for st in state.values()}
+        )
         facts = {}
-        for partner_id in self.partner_id.ids:
+        for partner_id in partner_ids:
             m = metrics.get(partner_id, {})
             pay = payments.get(partner_id, {})
             review = reviews.get(partner_id, {})
@@ -238,16 +249,17 @@ class CustomerProfile(models.Model):
             )
         return facts, {pid: review["date"] for pid, review in reviews.items()}
 
-    def _health_engagement_rates(self, company, today):
+    def _health_engagement_rates(self, company, today, partner_of=None):
         """Percent of the planned follow-ups due in the last 90 days that were
-        done, per customer: ``{partner_id: rate or None}``.
+        done, per customer: ``{partner_id: rate or None}``.  ``partner_of``
+        (``{profile_id: partner_id}``) spares reading the profiles.
 
         Hook for the maintenance plans, which override it; without plans the
         engagement dimension has no data and is left out of the score.
         """
         return {}
 
-    def _health_payments(self, company, today):
+    def _health_payments(self, company, today, partner_ids):
         """Open receivables, overdue part and amount-weighted days overdue per
         customer, from posted invoices (company currency, partial payments
         deducted).  Customers without open or recent invoices are absent."""
@@ -255,7 +267,7 @@ class CustomerProfile(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                SELECT p.commercial_partner_id AS partner_id,
+                SELECT am.commercial_partner_id AS partner_id,
                        COALESCE(SUM(am.amount_residual_signed) FILTER (
                            WHERE am.amount_residual_signed > 0), 0) AS receivable,
                        COALESCE(SUM(am.amount_residual_signed)
@@ -264,18 +276,17 @@ class CustomerProfile(models.Model):
                                     * (%(today)s - am.invoice_date_due))
                            FILTER (WHERE %(late)s), 0) AS overdue_amount_days
                   FROM account_move am
-                  JOIN res_partner p ON p.id = am.partner_id
                  WHERE am.state = 'posted'
                    AND am.move_type = 'out_invoice'
                    AND am.company_id = %(company_id)s
-                   AND p.commercial_partner_id = ANY(%(partner_ids)s)
+                   AND am.commercial_partner_id = ANY(%(partner_ids)s)
                    AND (am.amount_residual_signed > 0 OR am.invoice_date >= %(since)s)
-              GROUP BY p.commercial_partner_id
+              GROUP BY am.commercial_partner_id
                 """,
                 late=late,
                 today=today,
                 company_id=company.id,
-                partner_ids=self.partner_id.ids,
+                partner_ids=partner_ids,
                 since=today - timedelta(days=PAYMENT_HISTORY_DAYS),
             )
         )
@@ -289,7 +300,7 @@ class CustomerProfile(models.Model):
             }
         return result
 
-    def _health_overdue_activities(self, today):
+    def _health_overdue_activities(self, today, partner_ids):
         """Open activities past their deadline on each customer or its contacts."""
         self.env.cr.execute(
             SQL(
@@ -304,12 +315,12 @@ class CustomerProfile(models.Model):
               GROUP BY p.commercial_partner_id
                 """,
                 today,
-                self.partner_id.ids,
+                partner_ids,
             )
         )
         return dict(self.env.cr.fetchall())
 
-    def _health_reviews(self, company, today):
+    def _health_reviews(self, company, today, partner_ids):
         """The latest account review of each customer that still counts."""
         max_age = company.customer_health_review_max_age
         self.env.cr.execute(
@@ -328,7 +339,7 @@ class CustomerProfile(models.Model):
                     SQL("r.%s", SQL.identifier(key)) for key in health.REVIEW_KEYS
                 ),
                 company_id=company.id,
-                partner_ids=self.partner_id.ids,
+                partner_ids=partner_ids,
                 today=today,
                 since=today - timedelta(days=max_age),
             )
@@ -375,7 +386,7 @@ class CustomerProfile(models.Model):
     # ------------------------------------------------------------------
     # Writing (called by _refresh, after its bulk UPDATE)
     # ------------------------------------------------------------------
-    def _health_apply(self, company, today, batch):
+    def _health_apply(self, company, today, batch, tiers):
         """Partner fields, snapshots and warnings of one batch, in bulk."""
         # The bulk UPDATE bypassed the ORM: drop the explanations computed
         # from the previous values.
@@ -388,16 +399,15 @@ class CustomerProfile(models.Model):
             ]
         )
         self._health_sync_partners(company, batch.partners)
-        self._health_insert_snapshots(batch.snapshots)
+        self._health_insert_snapshots(batch.snapshots, tiers)
         if batch.warnings:
             self._health_warn(today, batch.warnings)
 
-    def _health_insert_snapshots(self, snapshots):
+    def _health_insert_snapshots(self, snapshots, tiers):
         """One INSERT for the batch's snapshots: few on most nights, but every
         customer gets its monthly one on the first night of a month."""
         if not snapshots:
             return
-        tiers = {profile.id: profile.tier_id.id for profile in self}
         now, uid = fields.Datetime.now(), self.env.uid
         rows = SQL(", ").join(
             SQL(
@@ -458,7 +468,8 @@ class CustomerProfile(models.Model):
                        customer_health_band = jsonb_strip_nulls(
                            COALESCE(p.customer_health_band, '{}'::jsonb)
                            || jsonb_build_object(%(key)s, v.band::varchar))
-                  FROM (VALUES %(values)s) AS v(id, score, band)
+                  FROM unnest(%(ids)s::int4[], %(scores)s::float8[],
+                              %(bands)s::varchar[]) AS v(id, score, band)
                  WHERE p.id = v.id
                    AND ((p.customer_health_score ->> %(key)s)::float8
                             IS DISTINCT FROM v.score::float8
@@ -466,7 +477,9 @@ class CustomerProfile(models.Model):
                             IS DISTINCT FROM v.band::varchar)
                 """,
                 key=str(company.id),
-                values=SQL(", ").join(SQL("(%s, %s, %s)", *row) for row in rows),
+                ids=[row[0] for row in rows],
+                scores=[row[1] for row in rows],
+                bands=[row[2] for row in rows],
             )
         )
         if self.env.cr.rowcount:

@@ -448,16 +448,16 @@ class CustomerProfile(models.Model):
             for profile_id, due, done in self.env.cr.fetchall()
         }
 
-    def _health_engagement_rates(self, company, today):
+    def _health_engagement_rates(self, company, today, partner_of=None):
         """The health score's engagement dimension: the 90-day plan compliance
         in percent per partner (None when no touch was due), in one SQL."""
-        profiles = self.filtered(lambda p: p.company_id == company)
-        stats = profiles._fetch_compliance(today)
+        if partner_of is None:
+            profiles = self.filtered(lambda p: p.company_id == company)
+            partner_of = {profile.id: profile.partner_id.id for profile in profiles}
+        stats = self.browse(partner_of)._fetch_compliance(today)
         return {
-            profile.partner_id.id: stats[profile.id].rate
-            if profile.id in stats
-            else None
-            for profile in profiles
+            partner_id: stats[profile_id].rate if profile_id in stats else None
+            for profile_id, partner_id in partner_of.items()
         }
 
     def _store_plan_state(self, next_dates, today, checked=True):

@@ -4,6 +4,8 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from .sql_indexes import create_indexes
+
 _logger = logging.getLogger(__name__)
 
 # Changing one of these on a confirmed order changes its customer's figures.
@@ -30,6 +32,10 @@ class SaleOrder(models.Model):
     customer_tier_color = fields.Integer(
         string="Tier Color", compute="_compute_customer_tier_id"
     )
+
+    def init(self):
+        super().init()
+        create_indexes(self.env.cr, "sale_order_customer_tiering_idx")
 
     @api.depends("partner_id", "company_id")
     def _compute_customer_tier_id(self):

@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from odoo import Command, fields
 from odoo.tests import new_test_user
@@ -17,6 +17,9 @@ class TieringCase(BaseCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # Every user of the tests works in one time zone ("today" is the
+        # same day for all of them, whatever the hour the tests run at).
+        cls.env = cls.env(context=dict(cls.env.context, tz=cls.env.user.tz or "UTC"))
         cls.company = cls.env.company
         cls.company.write(
             {
@@ -73,7 +76,11 @@ class TieringCase(BaseCommon):
         if confirm:
             order.action_confirm()
             if days_ago:
-                order.date_order = fields.Datetime.now() - timedelta(days=days_ago)
+                # Noon of that day (in the tests' "today", the user's time
+                # zone): the figures take the order's date in UTC, and "now"
+                # minus N days would be a day off late in the evening.
+                day = fields.Date.context_today(order) - timedelta(days=days_ago)
+                order.date_order = datetime.combine(day, time(12))
         return order
 
     def profile(self, partner=None, company=None):

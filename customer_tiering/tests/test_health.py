@@ -158,7 +158,7 @@ class TestHealthDimensions(HealthCase):
         with patch.object(
             Profile,
             "_health_engagement_rates",
-            lambda profiles, company, today: {self.customer.id: 65.0},
+            lambda profiles, company, today, **kw: {self.customer.id: 65.0},
         ):
             self.refresh()
         self.assertEqual(self.dims()["engagement"], (65.0, 50.0))  # 40 %..90 %

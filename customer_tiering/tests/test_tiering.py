@@ -165,7 +165,8 @@ class TestTiering(TieringCase):
                     "partner_id": self.customer.id,
                     "tier_id": self.tier_a.id,
                     "reason": "Reference customer",
-                    "until": fields.Date.today() + timedelta(days=10),
+                    "until": fields.Date.context_today(self.customer)
+                    + timedelta(days=10),
                 }
             )
         )
