@@ -257,6 +257,18 @@ def change_pct(current: float, previous: float, cap: float = 100.0) -> float | N
     return min(cap, (current - previous) / previous * 100.0)
 
 
+def order_raw_values(facts: Facts, today: date) -> dict[str, float | None]:
+    """The raw values that only the customer's orders decide: recency,
+    frequency and revenue_trend (a new order changes these and no other)."""
+    return {
+        "recency": None
+        if facts.last_order_date is None
+        else float(max(0, (today - facts.last_order_date).days)),
+        "frequency": change_pct(facts.orders, facts.orders_prev),
+        "revenue_trend": change_pct(facts.revenue, facts.revenue_prev),
+    }
+
+
 def raw_values(facts: Facts, today: date) -> dict[str, float | None]:
     """Raw value of every dimension of :data:`DEFAULT_SCORECARD` (None: no data).
 
@@ -269,11 +281,7 @@ def raw_values(facts: Facts, today: date) -> dict[str, float | None]:
     receivable = facts.receivable
     paying = receivable is not None
     values: dict[str, float | None] = {
-        "recency": None
-        if facts.last_order_date is None
-        else float(max(0, (today - facts.last_order_date).days)),
-        "frequency": change_pct(facts.orders, facts.orders_prev),
-        "revenue_trend": change_pct(facts.revenue, facts.revenue_prev),
+        **order_raw_values(facts, today),
         "payment_overdue": (
             min(100.0, max(0.0, facts.overdue / receivable * 100.0))
             if paying and receivable > 0

@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..engine import health
@@ -130,15 +130,25 @@ class CustomerHealthDimension(models.Model):
     def _get_scorecard(self, company):
         """The engine's view of ``company``'s scorecard, or a UserError saying
         why customers cannot be scored with it."""
-        self._ensure_scorecards(company)
-        # sudo: a salesperson's action (an order, a review) may re-score a
-        # customer; the scorecard is readable by them anyway.
-        lines = self.sudo().search([("company_id", "=", company.id)])
-        dimensions = [line._to_dimension() for line in lines]
+        dimensions = list(self._scorecard_dimensions(company.id))
+        if not dimensions:
+            self._ensure_scorecards(company)
+            dimensions = list(self._scorecard_dimensions(company.id))
         problems = health.scorecard_problems(dimensions)
         if problems:
             raise UserError(self._problem_message(problems[0], company))
         return dimensions
+
+    @api.model
+    @tools.ormcache("company_id")
+    def _scorecard_dimensions(self, company_id):
+        """The engine's dimensions of a company's scorecard, cached: every
+        confirmed order scores its customer.  Lines clear the cache when they
+        change."""
+        # sudo: a salesperson's action (an order, a review) may re-score a
+        # customer; the scorecard is readable by them anyway.
+        lines = self.sudo().search([("company_id", "=", company_id)])
+        return tuple(line._to_dimension() for line in lines)
 
     def _problem_message(self, code, company):
         messages = {
@@ -176,13 +186,20 @@ class CustomerHealthDimension(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         lines = super().create(vals_list)
+        self.env.registry.clear_cache()  # _scorecard_dimensions
         lines._request_refresh()
         return lines
 
     def write(self, vals):
         res = super().write(vals)
+        self.env.registry.clear_cache()  # _scorecard_dimensions
         if set(vals) & {"weight", "good", "bad", "enabled", "key"}:
             self._request_refresh()
+        return res
+
+    def unlink(self):
+        res = super().unlink()
+        self.env.registry.clear_cache()  # _scorecard_dimensions
         return res
 
     @api.ondelete(at_uninstall=False)

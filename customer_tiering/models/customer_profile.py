@@ -141,6 +141,10 @@ class CustomerProfile(models.Model):
         string="Last Evaluation",
         help="When the figures and the tier were last refreshed.",
     )
+    evaluated_on = fields.Date(
+        string="Evaluated For",
+        help="The day the figures were computed for (their windows end then).",
+    )
     refresh_run = fields.Integer(
         help="The company's full-refresh run that last evaluated this profile.",
     )
@@ -211,49 +215,12 @@ class CustomerProfile(models.Model):
         metrics = self._fetch_metrics(
             company, today, partner_ids=[s.partner_id for s in state.values()]
         )
-        grace = company.customer_tiering_grace_days
-        ranks = {rule.tier_id: rule.rank for rule in rules}
         rows, changes, ended, tiers = [], [], [], {}
         for profile_id, st in state.items():
-            data = metrics.get(st.partner_id, {})
-            m = tiering.Metrics(
-                revenue=data.get("revenue", 0.0),
-                revenue_prev=data.get("revenue_prev", 0.0),
-                orders=data.get("order_count", 0),
-                lifetime=data.get("lifetime_revenue", 0.0),
-                strategic=st.strategic,
+            m, row, decision = self._decide_tier(
+                company, rules, today, st, metrics.get(st.partner_id, {})
             )
-            computed = tiering.evaluate_tier(rules, m)
-            decision = tiering.decide_tier(
-                computed=computed,
-                current_tier_id=st.tier_id,
-                current_rank=ranks.get(st.tier_id, st.tier_rank)
-                if st.tier_id
-                else None,
-                pending_since=st.pending_since,
-                today=today,
-                grace_days=grace,
-                override_tier_id=st.override_tier_id,
-                override_rank=st.override_rank,
-                override_until=st.override_until,
-            )
-            growth = m.growth
-            rows.append(
-                (
-                    profile_id,
-                    m.revenue,
-                    m.revenue_prev,
-                    None if growth is None else round(growth, 2),
-                    m.orders,
-                    data.get("order_count_prev", 0),
-                    m.lifetime,
-                    data.get("last_order_date"),
-                    computed.tier_id,
-                    decision.tier_id,
-                    decision.pending_since,
-                    decision.override_active,
-                )
-            )
+            rows.append(row)
             tiers[profile_id] = decision.tier_id
             if decision.cause:
                 changes.append((profile_id, st.tier_id, decision, m))
@@ -264,6 +231,7 @@ class CustomerProfile(models.Model):
             METRIC_COLUMNS + HEALTH_COLUMNS,
             [(*row, *health.columns[row[0]]) for row in rows],
             fields.Datetime.now(),
+            today,
             run,
         )
         if changes:
@@ -280,31 +248,78 @@ class CustomerProfile(models.Model):
         self._health_apply(company, today, health, tiers)
         return self
 
+    @api.model
+    def _decide_tier(self, company, rules, today, st, data):
+        """The engine's tier decision for one profile (``st``, a ProfileState)
+        with the metrics ``data``; returns the metrics, the profile's row of
+        METRIC_COLUMNS values and the decision."""
+        m = tiering.Metrics(
+            revenue=data.get("revenue", 0.0),
+            revenue_prev=data.get("revenue_prev", 0.0),
+            orders=data.get("order_count", 0),
+            lifetime=data.get("lifetime_revenue", 0.0),
+            strategic=st.strategic,
+        )
+        computed = tiering.evaluate_tier(rules, m)
+        ranks = {rule.tier_id: rule.rank for rule in rules}
+        decision = tiering.decide_tier(
+            computed=computed,
+            current_tier_id=st.tier_id,
+            current_rank=ranks.get(st.tier_id, st.tier_rank) if st.tier_id else None,
+            pending_since=st.pending_since,
+            today=today,
+            grace_days=company.customer_tiering_grace_days,
+            override_tier_id=st.override_tier_id,
+            override_rank=st.override_rank,
+            override_until=st.override_until,
+        )
+        growth = m.growth
+        row = (
+            st.id,
+            m.revenue,
+            m.revenue_prev,
+            None if growth is None else round(growth, 2),
+            m.orders,
+            data.get("order_count_prev", 0),
+            m.lifetime,
+            data.get("last_order_date"),
+            computed.tier_id,
+            decision.tier_id,
+            decision.pending_since,
+            decision.override_active,
+        )
+        return m, row, decision
+
     def _fetch_state(self):
         """What the evaluation needs of these profiles, in one SQL (no ORM
         read of the wide partner table): ``{profile_id: ProfileState}``."""
-        self.flush_model()
-        self.env["res.partner"].flush_model(["customer_strategic"])
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT p.id, p.partner_id, p.company_id, p.tier_id, t.rank,
-                       p.pending_downgrade_since, p.override_tier_id, o.rank,
-                       p.override_until, COALESCE(rp.customer_strategic, FALSE),
-                       p.health_score, p.health_band, p.health_warned_on
-                  FROM customer_profile p
-                  JOIN res_partner rp ON rp.id = p.partner_id
-             LEFT JOIN customer_tier t ON t.id = p.tier_id
-             LEFT JOIN customer_tier o ON o.id = p.override_tier_id
-                 WHERE p.id = ANY(%s)
-              ORDER BY p.id
-                """,
-                list(self.ids),
-            )
-        )
+        self.env.cr.execute(self._state_query(SQL("p.id = ANY(%s)", list(self.ids))))
         return {row[0]: ProfileState(*row) for row in self.env.cr.fetchall()}
 
-    def _write_rows(self, columns, rows, now, run=None):
+    @api.model
+    def _state_query(self, where, extra=()):
+        """SELECT of the ProfileState columns (then ``extra`` SQL columns) of
+        the profiles matching ``where``."""
+        self.flush_model()
+        self.env["res.partner"].flush_model(["customer_strategic"])
+        return SQL(
+            """
+            SELECT p.id, p.partner_id, p.company_id, p.tier_id, t.rank,
+                   p.pending_downgrade_since, p.override_tier_id, o.rank,
+                   p.override_until, COALESCE(rp.customer_strategic, FALSE),
+                   p.health_score, p.health_band, p.health_warned_on %s
+              FROM customer_profile p
+              JOIN res_partner rp ON rp.id = p.partner_id
+         LEFT JOIN customer_tier t ON t.id = p.tier_id
+         LEFT JOIN customer_tier o ON o.id = p.override_tier_id
+             WHERE %s
+          ORDER BY p.id
+            """,
+            SQL("").join(SQL(", %s", column) for column in extra),
+            where,
+        )
+
+    def _write_rows(self, columns, rows, now, today, run=None):
         """Bulk UPDATE of the profiles' ``columns``: one statement, one array
         parameter per column; each row is the profile id followed by the
         values of ``columns``.  Every row gets the evaluation time and run
@@ -330,6 +345,7 @@ class CustomerProfile(models.Model):
                 UPDATE customer_profile AS p
                    SET %(assignments)s,
                        evaluated_at = %(now)s,
+                       evaluated_on = %(today)s,
                        refresh_run = COALESCE(%(run)s, p.refresh_run),
                        write_date = CASE WHEN %(changed)s THEN %(now)s
                                          ELSE p.write_date END,
@@ -344,6 +360,7 @@ class CustomerProfile(models.Model):
                 ),
                 changed=changed,
                 now=now,
+                today=today,
                 run=run,
                 uid=self.env.uid,
                 unnest=unnest,
@@ -351,8 +368,95 @@ class CustomerProfile(models.Model):
             )
         )
         self.invalidate_model(
-            [*names, "evaluated_at", "refresh_run", "write_date", "write_uid"]
+            [
+                *names,
+                "evaluated_at",
+                "evaluated_on",
+                "refresh_run",
+                "write_date",
+                "write_uid",
+            ]
         )
+
+    @api.model
+    def _refresh_after_confirm(self, order):
+        """Re-evaluate the customer of ``order``, a sales order just confirmed,
+        from its stored figures plus this order: one read, one UPDATE of the
+        profile, one of the partner (about 17 queries for a full evaluation of
+        its orders and health sources).
+
+        Only where that gives what the full evaluation would: the figures were
+        computed for today in an earlier transaction (so without this order),
+        the order falls in every window and has a currency rate, revenue comes
+        from orders, and the health score does not drop (a drop may call for a
+        warning).  Returns False when the caller must evaluate fully.
+        """
+        company = order.company_id
+        if company.customer_tiering_basis != "sale" or not order.currency_rate:
+            return False
+        today = fields.Date.context_today(self)
+        bounds, tz = self._local_day_bounds(self._metric_windows(company, today))
+        since = max(bounds["start"], bounds["freq_start"])
+        if not since <= order.date_order < bounds["end"]:
+            return False
+        self.env.cr.execute(
+            self._state_query(
+                SQL(
+                    "p.partner_id = (SELECT commercial_partner_id FROM res_partner "
+                    "WHERE id = %s) AND p.company_id = %s",
+                    order.partner_id.id,
+                    company.id,
+                ),
+                extra=[
+                    SQL(
+                        "p.revenue, p.revenue_prev, p.order_count, "
+                        "p.order_count_prev, p.lifetime_revenue, p.last_order_date, "
+                        "p.health_data, p.evaluated_on"
+                    ),
+                    # Evaluated before this transaction began: without the order.
+                    SQL("p.evaluated_at < (now() AT TIME ZONE 'UTC')"),
+                ],
+            )
+        )
+        row = self.env.cr.fetchone()
+        size = len(ProfileState._fields)
+        if not row:
+            return False
+        st = ProfileState(*row[:size])
+        (revenue, revenue_prev, orders, orders_prev, lifetime, last_date) = row[
+            size : size + 6
+        ]
+        data, evaluated_on, before = row[size + 6 :]
+        if evaluated_on != today or not before or not data or "raw" not in data:
+            return False
+        amount = order.amount_untaxed / order.currency_rate
+        day = pytz.utc.localize(order.date_order).astimezone(pytz.timezone(tz)).date()
+        metrics = {
+            "revenue": float(revenue) + amount,
+            "revenue_prev": float(revenue_prev),
+            "order_count": orders + 1,
+            "order_count_prev": orders_prev,
+            "lifetime_revenue": float(lifetime) + amount,
+            "last_order_date": max(filter(None, (last_date, day))),
+        }
+        rules = self.env["customer.tier"]._check_usable_ladder(company)
+        m, tier_row, decision = self._decide_tier(company, rules, today, st, metrics)
+        if st.override_tier_id and not decision.override_active:
+            return False
+        columns = self._rescore_after_order(company, today, st, metrics, data)
+        if columns is None:
+            return False
+        self._write_rows(
+            METRIC_COLUMNS + HEALTH_COLUMNS,
+            [(*tier_row, *columns)],
+            fields.Datetime.now(),
+            today,
+        )
+        profile = self.browse(st.id)
+        if decision.cause:
+            profile._apply_tier_changes([(profile, st.tier_id, decision, m)])
+        profile._health_apply_one(company, today, st, columns, decision.tier_id)
+        return True
 
     def _apply_tier_changes(self, changes, cause=None):
         """History, chatter and partner fields for the profiles whose tier moved."""

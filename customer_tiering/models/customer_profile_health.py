@@ -92,10 +92,9 @@ class CustomerProfile(models.Model):
         batch, candidates = HealthBatch(), []
         for profile_id, st in state.items():
             partner_id = st.partner_id
+            raw = health.raw_values(facts[partner_id], today)
             # The scorecard was validated by _get_scorecard.
-            result = health.compute_health(
-                scorecard, health.raw_values(facts[partner_id], today), checked=True
-            )
+            result = health.compute_health(scorecard, raw, checked=True)
             band = health.band(result.score, *cutoffs)
             old_band = st.health_band or None
             past = history.get(profile_id, [])
@@ -130,12 +129,19 @@ class CustomerProfile(models.Model):
                     }
                 )
             batch.partners.append((partner_id, result.score, band))
+            reference = health.reference_score(past, today)
             batch.columns[profile_id] = [
                 result.score,
                 band,
-                health.trend(result.score, health.reference_score(past, today)),
+                health.trend(result.score, reference),
                 json.dumps(
-                    self._health_data(result, scorecard, review_dates.get(partner_id))
+                    self._health_data(
+                        result,
+                        scorecard,
+                        review_dates.get(partner_id),
+                        raw=raw,
+                        reference=reference,
+                    )
                 ),
                 st.health_warned_on,
             ]
@@ -143,10 +149,15 @@ class CustomerProfile(models.Model):
         return batch
 
     @api.model
-    def _health_data(self, result, scorecard, review_date):
+    def _health_data(self, result, scorecard, review_date, raw=None, reference=None):
         """The stored explanation: contributions (most points lost first),
-        missing dimensions (in scorecard order), top reasons, review date."""
+        missing dimensions (in scorecard order), top reasons, review date;
+        and, for re-scoring after a new order without reading every source
+        again (see ``_rescore_after_order``), the exact raw values and the
+        trend's reference score."""
         return {
+            "raw": raw,
+            "ref": reference,
             "dims": [
                 [
                     c.key,
@@ -161,6 +172,75 @@ class CustomerProfile(models.Model):
             "reasons": [c.key for c in health.top_reasons(result)],
             "review_date": review_date and review_date.isoformat(),
         }
+
+    @api.model
+    def _rescore_after_order(self, company, today, st, metrics, data):
+        """The HEALTH_COLUMNS values of a profile (``st``) after a new order,
+        from its stored explanation ``data`` (exact raw values of the sources
+        an order does not change) and its new order ``metrics``; None when the
+        order lowers the score (a warning may then be due: the full
+        evaluation handles it)."""
+        scorecard = self.env["customer.health.dimension"]._get_scorecard(company)
+        raw = dict(data["raw"])
+        raw.update(
+            health.order_raw_values(
+                health.Facts(
+                    last_order_date=metrics["last_order_date"],
+                    orders=metrics["order_count"],
+                    orders_prev=metrics["order_count_prev"],
+                    revenue=metrics["revenue"],
+                    revenue_prev=metrics["revenue_prev"],
+                ),
+                today,
+            )
+        )
+        result = health.compute_health(scorecard, raw, checked=True)
+        band = health.band(
+            result.score,
+            company.customer_health_healthy_min,
+            company.customer_health_watch_min,
+        )
+        if st.health_score is not None and (
+            result.score is None or result.score < st.health_score
+        ):
+            return None
+        review_date = data.get("review_date")
+        return [
+            result.score,
+            band,
+            health.trend(result.score, data["ref"]),
+            json.dumps(
+                self._health_data(
+                    result,
+                    scorecard,
+                    review_date and date.fromisoformat(review_date),
+                    raw=raw,
+                    reference=data["ref"],
+                )
+            ),
+            st.health_warned_on,
+        ]
+
+    def _health_apply_one(self, company, today, st, columns, tier_id):
+        """``_health_apply`` for one profile (``st``) re-scored by
+        ``_rescore_after_order``: no warning is due (the score did not drop);
+        a snapshot only if the band moved (the day's evaluation took the
+        monthly one)."""
+        score, band = columns[:2]
+        batch = HealthBatch(partners=[(st.partner_id, score, band)])
+        if st.health_band and band != st.health_band:
+            batch.snapshots.append(
+                {
+                    "profile_id": st.id,
+                    "partner_id": st.partner_id,
+                    "company_id": company.id,
+                    "date": today,
+                    "score": score,
+                    "band": band,
+                    "reason": "band",
+                }
+            )
+        self._health_apply(company, today, batch, {st.id: tier_id})
 
     def _health_select_warnings(self, company, today, candidates, batch):
         """Keep the warnings that are due and have someone to act on them."""

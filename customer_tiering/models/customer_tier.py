@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from collections import defaultdict
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..engine import tiering
@@ -149,11 +149,21 @@ class CustomerTier(models.Model):
         return own or tiers.filtered(lambda t: not t.company_id)
 
     @api.model
+    @tools.ormcache("company_id")
+    def _ladder_rules(self, company_id):
+        """The engine rules of the company's ladder, cached: every confirmed
+        order evaluates its customer against them.  Tiers clear the cache
+        when they change."""
+        # sudo: the ladder is configuration, the same for every user.
+        tiers = self.sudo()._get_ladder(self.env["res.company"].browse(company_id))
+        return tuple(tier._to_rule() for tier in tiers)
+
+    @api.model
     def _check_usable_ladder(self, company):
         """The engine rules of ``company``'s ladder, or a UserError saying why
         customers cannot be tiered with it."""
-        tiers = self._get_ladder(company)
-        if not tiers:
+        rules = list(self._ladder_rules(company.id))
+        if not rules:
             raise UserError(
                 self.env._(
                     "Company %(company)s has no customer tiers: create at least "
@@ -161,7 +171,6 @@ class CustomerTier(models.Model):
                     company=company.name,
                 )
             )
-        rules = [tier._to_rule() for tier in tiers]
         if "no_catch_all" in tiering.ladder_problems(rules):
             raise UserError(
                 self.env._(
@@ -244,13 +253,20 @@ class CustomerTier(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         tiers = super().create(vals_list)
+        self.env.registry.clear_cache()  # _ladder_rules
         self.env["customer.profile"]._request_full_refresh(reason="config")
         return tiers
 
     def write(self, vals):
         res = super().write(vals)
         if set(vals) & {*CRITERIA_FIELDS, "rank", "active", "company_id"}:
+            self.env.registry.clear_cache()  # _ladder_rules
             self.env["customer.profile"]._request_full_refresh(reason="config")
+        return res
+
+    def unlink(self):
+        res = super().unlink()
+        self.env.registry.clear_cache()  # _ladder_rules
         return res
 
     @api.ondelete(at_uninstall=False)

@@ -74,8 +74,25 @@ class SaleOrder(models.Model):
 
     def _action_confirm(self):
         res = super()._action_confirm()
-        self._customer_tiering_refresh()
+        if not self._customer_tiering_quick_refresh():
+            self._customer_tiering_refresh()
         return res
+
+    def _customer_tiering_quick_refresh(self):
+        """The common case, one order confirmed in the UI: its customer is
+        re-evaluated from the stored figures plus this order (see
+        ``customer.profile._refresh_after_confirm``).  False when the full
+        evaluation must run instead."""
+        if len(self) != 1 or self.env.context.get("customer_tiering_skip"):
+            return False
+        try:
+            return (
+                self.env["customer.profile"]
+                .with_company(self.company_id)
+                ._refresh_after_confirm(self)
+            )
+        except UserError:
+            return False  # the full evaluation logs the problem
 
     def write(self, vals):
         # Covers cancellation too: _action_cancel writes state = 'cancel'.

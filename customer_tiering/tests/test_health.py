@@ -401,3 +401,119 @@ class TestHealthConfig(HealthCase):
             self.company.customer_health_watch_min = 96
         with self.assertRaises(ValidationError):
             self.company.customer_health_review_max_age = 0
+
+
+@tagged("post_install", "-at_install")
+class TestConfirmQuickPath(HealthCase):
+    """A confirmed order re-evaluates its customer from the stored figures
+    plus the order; the result must be what the full evaluation gives."""
+
+    FIGURES = (
+        "revenue",
+        "revenue_prev",
+        "growth",
+        "order_count",
+        "order_count_prev",
+        "lifetime_revenue",
+        "last_order_date",
+        "computed_tier_id",
+        "tier_id",
+        "health_score",
+        "health_band",
+        "health_trend",
+    )
+
+    def figures(self):
+        profile = self.profile()
+        profile.invalidate_recordset()
+        values = {name: profile[name] for name in self.FIGURES}
+        values["dims"] = sorted(map(tuple, profile.health_data["dims"]))
+        values["partner"] = (
+            self.customer.customer_health_score,
+            self.customer.customer_health_band,
+            self.tier_of(),
+        )
+        return values
+
+    def evaluated_before_this_transaction(self):
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE customer_profile SET evaluated_at = evaluated_at - interval "
+            "'1 day' WHERE partner_id = %s",
+            [self.customer.id],
+        )
+        self.env.invalidate_all()
+
+    def confirm(self, amount):
+        """Confirm an order of ``amount``; True when the quick path took it."""
+        order = self.make_order(self.customer, amount, confirm=False)
+        Profile = type(self.env["customer.profile"])
+        original = Profile._refresh_after_confirm
+        taken = []
+        with patch.object(
+            Profile,
+            "_refresh_after_confirm",
+            lambda profile, order: taken.append(original(profile, order)) or taken[-1],
+        ):
+            order.action_confirm()
+        self.assertEqual(len(taken), 1)
+        return taken[0]
+
+    def setUp(self):
+        super().setUp()
+        # The order lifts the score from about 66 to 76: it stays in "watch".
+        self.company.customer_health_healthy_min = 90
+        self.make_order(self.customer, 300_000, days_ago=5)
+        self.make_order(self.customer, 600_000, days_ago=250)
+        self.make_order(self.customer, 1_000_000, days_ago=500)
+        self.invoice(1000, days_ago=70, due_in=-40)
+        self.invoice(900, days_ago=5, due_in=10)
+        self.review(self.salesman, days_ago=10, satisfaction=4, needs_met=3)
+        self.refresh(today=self.today - timedelta(days=30))
+        self.refresh()
+
+    def test_quick_path_equals_full_evaluation(self):
+        band = self.profile().health_band
+        self.evaluated_before_this_transaction()
+        self.assertTrue(self.confirm(1_200_000))
+        quick = self.figures()
+        self.assertEqual(quick["order_count"], 2)
+        self.assertEqual(quick["last_order_date"], self.today)
+        self.assertEqual(quick["tier_id"], self.tier_a)  # upgraded at once
+        self.assertEqual(quick["health_band"], band)
+        self.assertIsNotNone(quick["health_trend"])
+        self.refresh()
+        self.assertEqual(self.figures(), quick)
+        history = self.profile().history_ids.sorted("id")
+        self.assertEqual(history[-1].cause, "computed_up")
+        self.assertEqual(history[-1].to_tier_id, self.tier_a)
+
+    def test_full_evaluation_when_figures_are_from_this_transaction(self):
+        # The profile was evaluated in this transaction (setUp): its figures
+        # may already hold orders confirmed since, so they are not reused.
+        self.assertFalse(self.confirm(50_000))
+        self.assertEqual(self.profile().order_count, 2)
+
+    def test_full_evaluation_when_figures_are_not_from_today(self):
+        self.refresh(today=self.today - timedelta(days=1))
+        self.evaluated_before_this_transaction()
+        self.assertFalse(self.confirm(50_000))
+        self.assertEqual(self.profile().evaluated_on, self.today)
+        self.assertEqual(self.profile().order_count, 2)
+
+    def test_band_change_takes_a_snapshot_as_the_full_evaluation_does(self):
+        self.company.customer_health_healthy_min = 70
+        self.refresh()
+        self.assertEqual(self.profile().health_band, "watch")
+        snapshots = self.profile().health_snapshot_ids
+        self.evaluated_before_this_transaction()
+        self.assertTrue(self.confirm(1_200_000))
+        quick = self.figures()
+        self.assertEqual(quick["health_band"], "healthy")
+        new = self.profile().health_snapshot_ids - snapshots
+        self.assertEqual(new.mapped("reason"), ["band"])
+        self.assertEqual(new.score, quick["health_score"])
+        self.assertEqual(new.tier_id, self.tier_a)
+        self.refresh()
+        self.assertEqual(self.figures(), quick)
+        self.assertEqual(self.profile().health_snapshot_ids - snapshots, new)
