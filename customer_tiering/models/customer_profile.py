@@ -22,6 +22,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..engine import tiering
+from .sql_arrays import array_literal
 
 _logger = logging.getLogger(__name__)
 
@@ -293,7 +294,9 @@ class CustomerProfile(models.Model):
     def _fetch_state(self):
         """What the evaluation needs of these profiles, in one SQL (no ORM
         read of the wide partner table): ``{profile_id: ProfileState}``."""
-        self.env.cr.execute(self._state_query(SQL("p.id = ANY(%s)", list(self.ids))))
+        self.env.cr.execute(
+            self._state_query(SQL("p.id = ANY(%s::int4[])", array_literal(self.ids)))
+        )
         return {row[0]: ProfileState(*row) for row in self.env.cr.fetchall()}
 
     @api.model
@@ -331,7 +334,7 @@ class CustomerProfile(models.Model):
         names = [name for name, __ in columns]
         types = ("int4", *(ctype for __, ctype in columns))
         unnest = SQL(", ").join(
-            SQL("%s::%s[]", list(column), SQL(ctype))
+            SQL("%s::%s[]", array_literal(column), SQL(ctype))
             for column, ctype in zip(zip(*rows, strict=True), types, strict=True)
         )
         changed = SQL(
@@ -392,6 +395,18 @@ class CustomerProfile(models.Model):
         warning).  Returns False when the caller must evaluate fully.
         """
         company = order.company_id
+        # Only the settings used here: the first field read of a company would
+        # otherwise load its hundred-odd columns.
+        company.fetch(
+            [
+                "customer_tiering_basis",
+                "customer_tiering_window_months",
+                "customer_tiering_frequency_months",
+                "customer_tiering_grace_days",
+                "customer_health_healthy_min",
+                "customer_health_watch_min",
+            ]
+        )
         if company.customer_tiering_basis != "sale" or not order.currency_rate:
             return False
         today = fields.Date.context_today(self)
@@ -613,12 +628,12 @@ class CustomerProfile(models.Model):
               JOIN res_partner p ON p.id = so.partner_id
              WHERE so.state = 'sale'
                AND so.company_id = %(company_id)s
-               AND p.commercial_partner_id = ANY(%(partner_ids)s)
+               AND p.commercial_partner_id = ANY(%(partner_ids)s::int4[])
           GROUP BY p.commercial_partner_id
             """,
             amount=amount,
             company_id=company.id,
-            partner_ids=partner_ids,
+            partner_ids=array_literal(partner_ids),
             tz=tz,
             **w,
         )
@@ -656,13 +671,13 @@ class CustomerProfile(models.Model):
              WHERE am.state = 'posted'
                AND am.move_type IN ('out_invoice', 'out_refund')
                AND am.company_id = %(company_id)s
-               AND am.commercial_partner_id = ANY(%(partner_ids)s)
+               AND am.commercial_partner_id = ANY(%(partner_ids)s::int4[])
           GROUP BY am.commercial_partner_id
             """,
             amount=amount,
             is_invoice=is_invoice,
             company_id=company.id,
-            partner_ids=partner_ids,
+            partner_ids=array_literal(partner_ids),
             **w,
         )
 

@@ -20,6 +20,7 @@ from odoo.tools import SQL, format_date
 
 from ..engine import health
 from .customer_health_snapshot import BANDS
+from .sql_arrays import array_literal
 
 _logger = logging.getLogger(__name__)
 
@@ -359,14 +360,14 @@ class CustomerProfile(models.Model):
                  WHERE am.state = 'posted'
                    AND am.move_type = 'out_invoice'
                    AND am.company_id = %(company_id)s
-                   AND am.commercial_partner_id = ANY(%(partner_ids)s)
+                   AND am.commercial_partner_id = ANY(%(partner_ids)s::int4[])
                    AND (am.amount_residual_signed > 0 OR am.invoice_date >= %(since)s)
               GROUP BY am.commercial_partner_id
                 """,
                 late=late,
                 today=today,
                 company_id=company.id,
-                partner_ids=partner_ids,
+                partner_ids=array_literal(partner_ids),
                 since=today - timedelta(days=PAYMENT_HISTORY_DAYS),
             )
         )
@@ -391,11 +392,11 @@ class CustomerProfile(models.Model):
                  WHERE a.res_model = 'res.partner'
                    AND a.active
                    AND a.date_deadline < %s
-                   AND p.commercial_partner_id = ANY(%s)
+                   AND p.commercial_partner_id = ANY(%s::int4[])
               GROUP BY p.commercial_partner_id
                 """,
                 today,
-                partner_ids,
+                array_literal(partner_ids),
             )
         )
         return dict(self.env.cr.fetchall())
@@ -410,7 +411,7 @@ class CustomerProfile(models.Model):
                        r.partner_id, r.date, %(scores)s
                   FROM customer_account_review r
                  WHERE r.company_id = %(company_id)s
-                   AND r.partner_id = ANY(%(partner_ids)s)
+                   AND r.partner_id = ANY(%(partner_ids)s::int4[])
                    AND r.date <= %(today)s
                    AND r.date >= %(since)s
               ORDER BY r.partner_id, r.date DESC, r.id DESC
@@ -419,7 +420,7 @@ class CustomerProfile(models.Model):
                     SQL("r.%s", SQL.identifier(key)) for key in health.REVIEW_KEYS
                 ),
                 company_id=company.id,
-                partner_ids=partner_ids,
+                partner_ids=array_literal(partner_ids),
                 today=today,
                 since=today - timedelta(days=max_age),
             )
@@ -433,10 +434,10 @@ class CustomerProfile(models.Model):
                 """
                 SELECT profile_id, date, score
                   FROM customer_health_snapshot
-                 WHERE profile_id = ANY(%s) AND date > %s AND date <= %s
+                 WHERE profile_id = ANY(%s::int4[]) AND date > %s AND date <= %s
               ORDER BY profile_id, date, id
                 """,
-                self.ids,
+                array_literal(self.ids),
                 today - timedelta(days=HISTORY_DAYS),
                 today,
             )
@@ -507,7 +508,7 @@ class CustomerProfile(models.Model):
             )
             for vals in snapshots
         )
-        self.env.flush_all()
+        self.env["customer.health.snapshot"].flush_model()
         self.env.cr.execute(
             SQL(
                 """
@@ -557,9 +558,9 @@ class CustomerProfile(models.Model):
                             IS DISTINCT FROM v.band::varchar)
                 """,
                 key=str(company.id),
-                ids=[row[0] for row in rows],
-                scores=[row[1] for row in rows],
-                bands=[row[2] for row in rows],
+                ids=array_literal(row[0] for row in rows),
+                scores=array_literal(row[1] for row in rows),
+                bands=array_literal(row[2] for row in rows),
             )
         )
         if self.env.cr.rowcount:

@@ -20,6 +20,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..engine import cadence
+from .sql_arrays import array_literal
 
 _logger = logging.getLogger(__name__)
 
@@ -427,18 +428,19 @@ class CustomerProfile(models.Model):
                   FROM (
                         SELECT profile_id, on_time
                           FROM customer_touch
-                         WHERE profile_id = ANY(%(ids)s) AND automated IS NOT TRUE
+                         WHERE profile_id = ANY(%(ids)s::int4[])
+                           AND automated IS NOT TRUE
                            AND deadline BETWEEN %(since)s AND %(until)s
                      UNION ALL
                         SELECT customer_profile_id, FALSE
                           FROM mail_activity
-                         WHERE customer_profile_id = ANY(%(ids)s)
+                         WHERE customer_profile_id = ANY(%(ids)s::int4[])
                            AND customer_plan_line_id IS NOT NULL AND active
                            AND date_deadline BETWEEN %(since)s AND %(until)s
                        ) AS due
               GROUP BY profile_id
                 """,
-                ids=self.ids,
+                ids=array_literal(self.ids),
                 since=since,
                 until=until,
             )

@@ -1,5 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import json
+from datetime import date
+from decimal import Decimal
+
 from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tools import SQL
+
+from ..models.sql_arrays import array_literal
 
 
 @tagged("post_install", "-at_install")
@@ -60,3 +67,29 @@ class TestInstall(TransactionCase):
                 ),
                 f"{model.model} is readable by portal or public users",
             )
+
+
+@tagged("post_install", "-at_install")
+class TestArrayLiterals(TransactionCase):
+    """The batches' array parameters read back as the values sent."""
+
+    def roundtrip(self, values, ctype):
+        self.env.cr.execute(SQL("SELECT %s::%s[]", array_literal(values), SQL(ctype)))
+        return self.env.cr.fetchone()[0]
+
+    def test_values_come_back_unchanged(self):
+        self.assertEqual(self.roundtrip([3, None, -7], "int4"), [3, None, -7])
+        floats = [0.1, 1e-07, -2.5e20, 1 / 3]
+        self.assertEqual(self.roundtrip(floats, "float8"), floats)
+        # Odoo's cursor reads numeric as float.
+        self.assertEqual(
+            self.roundtrip([Decimal("12.345"), 2.5], "numeric"), [12.345, 2.5]
+        )
+        days = [date(2026, 1, 31), None]
+        self.assertEqual(self.roundtrip(days, "date"), days)
+        self.assertEqual(self.roundtrip([True, False], "bool"), [True, False])
+        texts = ['say "hi"', "back\\slash", "{a,b}", "NULL", "", "中文 ok"]
+        self.assertEqual(self.roundtrip(texts, "varchar"), texts)
+        data = [json.dumps({"k": 'v "q" \\ 中'}), None]
+        self.assertEqual(self.roundtrip(data, "jsonb"), [{"k": 'v "q" \\ 中'}, None])
+        self.assertEqual(self.roundtrip([], "int4"), [])
