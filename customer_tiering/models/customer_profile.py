@@ -20,6 +20,7 @@ from dateutil.relativedelta import relativedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
+from odoo.tools.sql import drop_index, make_index_name
 
 from ..engine import tiering
 from .sql_arrays import array_literal
@@ -167,6 +168,11 @@ class CustomerProfile(models.Model):
         # place (HOT) instead of moving them and touching every index.
         self.env.cr.execute(
             SQL("ALTER TABLE %s SET (fillfactor = 50)", SQL.identifier(self._table))
+        )
+        # Indexed before 18.0.1.0.0 was released; Odoo keeps indexes it no
+        # longer expects, and this one would prevent those in-place updates.
+        drop_index(
+            self.env.cr, make_index_name(self._table, "refresh_run"), self._table
         )
 
     # ------------------------------------------------------------------
@@ -442,7 +448,7 @@ class CustomerProfile(models.Model):
             size : size + 6
         ]
         data, evaluated_on, before = row[size + 6 :]
-        if evaluated_on != today or not before or not data or "raw" not in data:
+        if evaluated_on != today or not before or not data or "ref" not in data:
             return False
         amount = order.amount_untaxed / order.currency_rate
         day = pytz.utc.localize(order.date_order).astimezone(pytz.timezone(tz)).date()

@@ -40,6 +40,11 @@ VALUE_KINDS = {
 }
 
 
+def compact_json(value):
+    """JSON without spaces: one explanation per customer, rewritten nightly."""
+    return json.dumps(value, separators=(",", ":"))
+
+
 @dataclass
 class HealthBatch:
     """What one batch's evaluation decided; written by ``_health_apply``."""
@@ -135,12 +140,11 @@ class CustomerProfile(models.Model):
                 result.score,
                 band,
                 health.trend(result.score, reference),
-                json.dumps(
+                compact_json(
                     self._health_data(
                         result,
                         scorecard,
                         review_dates.get(partner_id),
-                        raw=raw,
                         reference=reference,
                     )
                 ),
@@ -150,19 +154,17 @@ class CustomerProfile(models.Model):
         return batch
 
     @api.model
-    def _health_data(self, result, scorecard, review_date, raw=None, reference=None):
-        """The stored explanation: contributions (most points lost first),
-        missing dimensions (in scorecard order), top reasons, review date;
-        and, for re-scoring after a new order without reading every source
-        again (see ``_rescore_after_order``), the exact raw values and the
-        trend's reference score."""
+    def _health_data(self, result, scorecard, review_date, reference=None):
+        """The stored explanation: contributions (most points lost first; raw
+        values exact, so that ``_rescore_after_order`` can score again after a
+        new order without reading every source), missing dimensions (in
+        scorecard order), top reasons, review date, the trend's reference."""
         return {
-            "raw": raw,
             "ref": reference,
             "dims": [
                 [
                     c.key,
-                    round(c.raw, 2),
+                    c.raw,
                     round(c.subscore, 1),
                     round(c.weight, 4),
                     round(c.points, 2),
@@ -182,7 +184,8 @@ class CustomerProfile(models.Model):
         order lowers the score (a warning may then be due: the full
         evaluation handles it)."""
         scorecard = self.env["customer.health.dimension"]._get_scorecard(company)
-        raw = dict(data["raw"])
+        # Dimensions absent from "dims" had no data (or are off): None.
+        raw = {key: value for key, value, *__ in data["dims"]}
         raw.update(
             health.order_raw_values(
                 health.Facts(
@@ -210,12 +213,11 @@ class CustomerProfile(models.Model):
             result.score,
             band,
             health.trend(result.score, data["ref"]),
-            json.dumps(
+            compact_json(
                 self._health_data(
                     result,
                     scorecard,
                     review_date and date.fromisoformat(review_date),
-                    raw=raw,
                     reference=data["ref"],
                 )
             ),
