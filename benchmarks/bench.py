@@ -12,8 +12,9 @@ not mix), on the main company of ``DB``:
   tiering of every customer, with history rows and chatter notes);
 - the floor: the minimal SQL for the same metrics (one aggregate over all
   orders, contacts rolled up to their company, the windows of
-  ``customer.profile._metrics_query_sale``) and one bulk UPDATE of as many
-  profiles, rolled back;
+  ``customer.profile._metrics_query_sale``; one aggregate per health source
+  of its own, receivables and overdue follow-ups) and one bulk UPDATE of as
+  many profiles, rolled back;
 - the full refresh as the nightly cron runs it (``_request_full_refresh()``
   then ``_cron_refresh()`` until the run is over), commits turned into
   flushes (the ORM cache is still cleared per batch) and rolled back, with
@@ -156,6 +157,42 @@ def floor_sql(env):
     return query, dict(windows, company_id=company.id)
 
 
+def floor_health_sql(env):
+    """The health scoring's own sources for every customer at once: open and
+    overdue receivables (``_health_payments``) and overdue follow-ups
+    (``_health_overdue_activities``)."""
+    from odoo import fields
+
+    today = fields.Date.context_today(env["customer.profile"])
+    payments = """
+        SELECT am.commercial_partner_id,
+               COALESCE(SUM(am.amount_residual_signed) FILTER (
+                   WHERE am.amount_residual_signed > 0), 0),
+               COALESCE(SUM(am.amount_residual_signed) FILTER (
+                   WHERE am.invoice_date_due < %(today)s
+                     AND am.amount_residual_signed > 0), 0),
+               COALESCE(SUM(am.amount_residual_signed
+                            * (%(today)s - am.invoice_date_due)) FILTER (
+                   WHERE am.invoice_date_due < %(today)s
+                     AND am.amount_residual_signed > 0), 0)
+          FROM account_move am
+         WHERE am.state = 'posted' AND am.move_type = 'out_invoice'
+           AND am.company_id = %(company_id)s
+           AND (am.amount_residual_signed > 0
+                OR am.invoice_date >= %(today)s - 365)
+      GROUP BY am.commercial_partner_id
+    """
+    activities = """
+        SELECT p.commercial_partner_id, COUNT(*)
+          FROM mail_activity a JOIN res_partner p ON p.id = a.res_id
+         WHERE a.res_model = 'res.partner' AND a.active
+           AND a.date_deadline < %(today)s
+      GROUP BY p.commercial_partner_id
+    """
+    params = {"today": today, "company_id": env.company.id}
+    return [(payments, params), (activities, params)]
+
+
 def pg_array(values):
     """``{1,2,NULL}``: numbers and dates as one PostgreSQL array literal."""
     return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
@@ -168,6 +205,11 @@ def measure_floor(env, args):
     cr.execute(query, params)
     rows = cr.fetchall()
     aggregate = time.perf_counter() - start
+    start = time.perf_counter()
+    for health_query, health_params in floor_health_sql(env):
+        cr.execute(health_query, health_params)
+        cr.fetchall()
+    health = time.perf_counter() - start
     # One array literal per column, as one parameter each: the cheapest way
     # to ship 100,000 rows in one statement (see pg_array()).
     columns = [pg_array(c) for c in zip(*rows, strict=True)] if rows else ["{}"] * 7
@@ -198,8 +240,10 @@ def measure_floor(env, args):
     cr.rollback()
     return {
         "aggregate": aggregate,
+        "health": health,
         "update": update,
-        "seconds": aggregate + update,
+        "tier_only": aggregate + update,
+        "seconds": aggregate + health + update,
         "rows": len(rows),
         "updated": updated,
     }
@@ -576,9 +620,14 @@ def report(args, info, res):
         note=f"{floor['rows']} customers",
     )
     row(
+        "floor: health sources, all customers (receivables, overdue follow-ups)",
+        floor["health"],
+        2,
+    )
+    row(
         "floor: one bulk UPDATE of the profiles", floor["update"], 1, note="rolled back"
     )
-    row("**floor total**", floor["seconds"], 2, note=runs_note(floor))
+    row("**floor total**", floor["seconds"], 4, note=runs_note(floor))
     ref = res["refresh"]
     row(
         "**full refresh** (cron, all batches)",
@@ -652,6 +701,15 @@ def report(args, info, res):
             ratio(value, TARGETS["refresh_vs_floor"]),
         )
     )
+    if "tier_only" in floor:
+        targets.append(
+            (
+                "(for information) full refresh / floor without the health sources",
+                f"{ref['seconds'] / floor['tier_only']:.2f}x",
+                "",
+                "",
+            )
+        )
     if naive:
         value = naive["seconds"] / ref["seconds"]
         targets.append(

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
 
 class HealthConfigError(ValueError):
@@ -43,9 +44,9 @@ class Dimension:
         return self.enabled and self.weight > 0
 
 
-@dataclass(frozen=True)
-class Contribution:
-    """Share of one dimension in a health score."""
+class Contribution(NamedTuple):
+    """Share of one dimension in a health score (a named tuple: a batch of
+    customers builds one per dimension and customer)."""
 
     key: str
     raw: float
