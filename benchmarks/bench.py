@@ -12,7 +12,7 @@ not mix), on the main company of ``DB``:
   tiering of every customer, with history rows and chatter notes);
 - the floor: the minimal SQL for the same metrics (one aggregate over all
   orders, contacts rolled up to their company, the windows of
-  ``customer.profile._metrics_query_sale``; one aggregate per health source
+  ``customer.profile._metrics_query``; one aggregate per health source
   of its own, receivables and overdue follow-ups) and one bulk UPDATE of as
   many profiles, rolled back;
 - the full refresh as the nightly cron runs it (``_request_full_refresh()``
@@ -123,7 +123,7 @@ def measure_warmup(env, args):
 
 
 def floor_sql(env):
-    """The aggregate of ``_metrics_query_sale`` over every customer at once."""
+    """The aggregate of ``_metrics_query`` (orders) over every customer at once."""
     from odoo import fields
 
     company = env.company

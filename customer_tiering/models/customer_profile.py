@@ -23,6 +23,7 @@ from odoo.tools import SQL
 from odoo.tools.sql import drop_index, make_index_name
 
 from ..engine import tiering
+from .res_company import TIERING_SETTINGS
 from .sql_arrays import array_literal
 
 _logger = logging.getLogger(__name__)
@@ -401,18 +402,9 @@ class CustomerProfile(models.Model):
         warning).  Returns False when the caller must evaluate fully.
         """
         company = order.company_id
-        # Only the settings used here: the first field read of a company would
+        # Only the tiering settings: the first field read of a company would
         # otherwise load its hundred-odd columns.
-        company.fetch(
-            [
-                "customer_tiering_basis",
-                "customer_tiering_window_months",
-                "customer_tiering_frequency_months",
-                "customer_tiering_grace_days",
-                "customer_health_healthy_min",
-                "customer_health_watch_min",
-            ]
-        )
+        company.fetch(list(TIERING_SETTINGS))
         if company.customer_tiering_basis != "sale" or not order.currency_rate:
             return False
         today = fields.Date.context_today(self)
@@ -549,11 +541,9 @@ class CustomerProfile(models.Model):
         """
         if partner_ids is None:
             partner_ids = self.mapped("partner_id").ids
-        windows = self._metric_windows(company, today)
-        if company.customer_tiering_basis == "invoice":
-            query = self._metrics_query_invoice(partner_ids, company, windows)
-        else:
-            query = self._metrics_query_sale(partner_ids, company, windows)
+        query = self._metrics_query(
+            partner_ids, company, self._metric_windows(company, today)
+        )
         self.env.flush_all()
         self.env.cr.execute(query)
         result = {}
@@ -602,89 +592,92 @@ class CustomerProfile(models.Model):
         }, tz.zone
 
     @api.model
-    def _metrics_query_sale(self, partner_ids, company, w):
-        amount = SQL("so.amount_untaxed / NULLIF(so.currency_rate, 0)")
-        w, tz = self._local_day_bounds(w)
-        return SQL(
-            """
-            SELECT p.commercial_partner_id AS partner_id,
-                   COALESCE(SUM(%(amount)s) FILTER (
-                       WHERE so.date_order >= %(start)s AND so.date_order < %(end)s
-                   ), 0) AS revenue,
-                   COALESCE(SUM(%(amount)s) FILTER (
-                       WHERE so.date_order >= %(prev_start)s
-                         AND so.date_order < %(start)s
-                   ), 0) AS revenue_prev,
-                   COUNT(*) FILTER (
-                       WHERE so.date_order >= %(freq_start)s AND so.date_order < %(end)s
-                   ) AS order_count,
-                   COUNT(*) FILTER (
-                       WHERE so.date_order >= %(freq_prev_start)s
-                         AND so.date_order < %(freq_start)s
-                   ) AS order_count_prev,
-                   COALESCE(SUM(%(amount)s) FILTER (
-                       WHERE so.date_order < %(end)s
-                   ), 0) AS lifetime_revenue,
-                   (MAX(so.date_order) AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date
-                       AS last_order_date,
-                   COUNT(*) FILTER (
-                       WHERE COALESCE(so.currency_rate, 0) = 0
-                   ) AS missing_rate
-              FROM sale_order so
-              JOIN res_partner p ON p.id = so.partner_id
-             WHERE so.state = 'sale'
-               AND so.company_id = %(company_id)s
-               AND p.commercial_partner_id = ANY(%(partner_ids)s::int4[])
-          GROUP BY p.commercial_partner_id
-            """,
-            amount=amount,
-            company_id=company.id,
-            partner_ids=array_literal(partner_ids),
-            tz=tz,
-            **w,
-        )
+    def _metrics_source(self, company, windows):
+        """What the metrics aggregate reads for ``company``'s revenue basis.
+
+        Orders: confirmed, amounts converted at the order's rate, dates in the
+        user's time zone.  Invoices: posted, ``amount_untaxed_signed`` (company
+        currency, negative on credit notes); only invoices count as orders.
+        """
+        if company.customer_tiering_basis == "invoice":
+            return {
+                "bounds": windows,
+                "partner": SQL("am.commercial_partner_id"),
+                "day": SQL("am.invoice_date"),
+                "amount": SQL("am.amount_untaxed_signed"),
+                "counted": SQL("am.move_type = 'out_invoice'"),
+                "last": SQL(
+                    "MAX(am.invoice_date) FILTER (WHERE am.move_type = 'out_invoice')"
+                ),
+                "missing_rate": SQL("0"),
+                "rows": SQL(
+                    "account_move am WHERE am.state = 'posted' AND am.move_type "
+                    "IN ('out_invoice', 'out_refund') AND am.company_id = %s",
+                    company.id,
+                ),
+            }
+        bounds, tz = self._local_day_bounds(windows)
+        return {
+            "bounds": bounds,
+            "partner": SQL("p.commercial_partner_id"),
+            "day": SQL("so.date_order"),
+            "amount": SQL("so.amount_untaxed / NULLIF(so.currency_rate, 0)"),
+            "counted": SQL("TRUE"),
+            "last": SQL(
+                "(MAX(so.date_order) AT TIME ZONE 'UTC' AT TIME ZONE %s)::date", tz
+            ),
+            "missing_rate": SQL(
+                "COUNT(*) FILTER (WHERE COALESCE(so.currency_rate, 0) = 0)"
+            ),
+            # state = 'sale' as a literal: the covering index is partial on it.
+            "rows": SQL(
+                "sale_order so JOIN res_partner p ON p.id = so.partner_id "
+                "WHERE so.state = 'sale' AND so.company_id = %s",
+                company.id,
+            ),
+        }
 
     @api.model
-    def _metrics_query_invoice(self, partner_ids, company, w):
-        # amount_untaxed_signed is in company currency, negative on credit notes.
-        amount = SQL("am.amount_untaxed_signed")
-        is_invoice = SQL("am.move_type = 'out_invoice'")
+    def _metrics_query(self, partner_ids, company, windows):
+        """One aggregate of the metrics of ``partner_ids`` (see _fetch_metrics)."""
+        src = self._metrics_source(company, windows)
+        day, amount, counted = src["day"], src["amount"], src["counted"]
         return SQL(
             """
-            SELECT am.commercial_partner_id AS partner_id,
+            SELECT %(partner)s AS partner_id,
                    COALESCE(SUM(%(amount)s) FILTER (
-                       WHERE am.invoice_date >= %(start)s AND am.invoice_date < %(end)s
+                       WHERE %(day)s >= %(start)s AND %(day)s < %(end)s
                    ), 0) AS revenue,
                    COALESCE(SUM(%(amount)s) FILTER (
-                       WHERE am.invoice_date >= %(prev_start)s
-                         AND am.invoice_date < %(start)s
+                       WHERE %(day)s >= %(prev_start)s AND %(day)s < %(start)s
                    ), 0) AS revenue_prev,
                    COUNT(*) FILTER (
-                       WHERE %(is_invoice)s AND am.invoice_date >= %(freq_start)s
-                         AND am.invoice_date < %(end)s
+                       WHERE %(counted)s
+                         AND %(day)s >= %(freq_start)s AND %(day)s < %(end)s
                    ) AS order_count,
                    COUNT(*) FILTER (
-                       WHERE %(is_invoice)s AND am.invoice_date >= %(freq_prev_start)s
-                         AND am.invoice_date < %(freq_start)s
+                       WHERE %(counted)s
+                         AND %(day)s >= %(freq_prev_start)s
+                         AND %(day)s < %(freq_start)s
                    ) AS order_count_prev,
                    COALESCE(SUM(%(amount)s) FILTER (
-                       WHERE am.invoice_date < %(end)s
+                       WHERE %(day)s < %(end)s
                    ), 0) AS lifetime_revenue,
-                   MAX(am.invoice_date) FILTER (WHERE %(is_invoice)s)
-                       AS last_order_date,
-                   0 AS missing_rate
-              FROM account_move am
-             WHERE am.state = 'posted'
-               AND am.move_type IN ('out_invoice', 'out_refund')
-               AND am.company_id = %(company_id)s
-               AND am.commercial_partner_id = ANY(%(partner_ids)s::int4[])
-          GROUP BY am.commercial_partner_id
+                   %(last)s AS last_order_date,
+                   %(missing_rate)s AS missing_rate
+              FROM %(rows)s
+               AND %(partner)s = ANY(%(partner_ids)s::int4[])
+          GROUP BY %(partner)s
             """,
+            partner=src["partner"],
+            day=day,
             amount=amount,
-            is_invoice=is_invoice,
-            company_id=company.id,
+            counted=counted,
+            last=src["last"],
+            missing_rate=src["missing_rate"],
+            rows=src["rows"],
             partner_ids=array_literal(partner_ids),
-            **w,
+            **src["bounds"],
         )
 
     # ------------------------------------------------------------------

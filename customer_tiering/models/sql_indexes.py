@@ -12,7 +12,7 @@ from odoo.tools import SQL
 from odoo.tools.sql import index_exists
 
 INDEXES = {
-    # customer.profile._metrics_query_sale, the confirm hook included.
+    # customer.profile._metrics_query (orders), the confirm hook included.
     "sale_order_customer_tiering_idx": SQL(
         """
         ON sale_order (partner_id, company_id, date_order)
@@ -20,7 +20,7 @@ INDEXES = {
         WHERE state = 'sale'
         """
     ),
-    # customer.profile._health_payments and _metrics_query_invoice.
+    # customer.profile._health_payments and _metrics_query (invoices).
     "account_move_customer_tiering_idx": SQL(
         """
         ON account_move (commercial_partner_id, company_id)
