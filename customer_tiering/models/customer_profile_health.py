@@ -230,7 +230,10 @@ class CustomerProfile(models.Model):
         a snapshot only if the band moved (the day's evaluation took the
         monthly one)."""
         score, band = columns[:2]
-        batch = HealthBatch(partners=[(st.partner_id, score, band)])
+        batch = HealthBatch()
+        if band != st.health_band:
+            # The partner's band follows the profile's (unchanged: nothing).
+            batch.partners.append((st.partner_id, score, band))
         if st.health_band and band != st.health_band:
             batch.snapshots.append(
                 {
@@ -476,6 +479,7 @@ class CustomerProfile(models.Model):
         self.invalidate_model(["health_reasons", "health_breakdown"])
         self.env["res.partner"].invalidate_model(
             [
+                "customer_health_score",
                 "customer_health_trend",
                 "customer_health_reasons",
                 "customer_health_breakdown",
@@ -529,44 +533,36 @@ class CustomerProfile(models.Model):
 
     @api.model
     def _health_sync_partners(self, company, rows):
-        """Score and band on the partners, where they changed: one UPDATE.
+        """The band on the partners (``rows``: partner id, score, band), where
+        it changed: one UPDATE.  The score is read from the profile.
 
-        The fields are company-dependent (one jsonb column each); the statement
+        The field is company-dependent (one jsonb column); the statement
         merges this company's key as the ORM would, but skips unchanged rows in
-        SQL and needs no write() per partner: most scores move a little every
-        night, and res_partner is a wide, busy table.
+        SQL and needs no write() per partner.
         """
         if not rows:
             return
         Partner = self.env["res.partner"]
-        fnames = ["customer_health_score", "customer_health_band"]
-        Partner.flush_model(fnames)
+        Partner.flush_model(["customer_health_band"])
         self.env.cr.execute(
             SQL(
                 """
                 UPDATE res_partner AS p
-                   SET customer_health_score = jsonb_strip_nulls(
-                           COALESCE(p.customer_health_score, '{}'::jsonb)
-                           || jsonb_build_object(%(key)s, v.score::float8)),
-                       customer_health_band = jsonb_strip_nulls(
+                   SET customer_health_band = jsonb_strip_nulls(
                            COALESCE(p.customer_health_band, '{}'::jsonb)
                            || jsonb_build_object(%(key)s, v.band::varchar))
-                  FROM unnest(%(ids)s::int4[], %(scores)s::float8[],
-                              %(bands)s::varchar[]) AS v(id, score, band)
+                  FROM unnest(%(ids)s::int4[], %(bands)s::varchar[]) AS v(id, band)
                  WHERE p.id = v.id
-                   AND ((p.customer_health_score ->> %(key)s)::float8
-                            IS DISTINCT FROM v.score::float8
-                        OR (p.customer_health_band ->> %(key)s)
-                            IS DISTINCT FROM v.band::varchar)
+                   AND (p.customer_health_band ->> %(key)s)
+                       IS DISTINCT FROM v.band::varchar
                 """,
                 key=str(company.id),
                 ids=array_literal(row[0] for row in rows),
-                scores=array_literal(row[1] for row in rows),
                 bands=array_literal(row[2] for row in rows),
             )
         )
         if self.env.cr.rowcount:
-            Partner.invalidate_model(fnames)
+            Partner.invalidate_model(["customer_health_band"])
 
     @api.model
     def _health_warn(self, today, warnings):

@@ -204,7 +204,7 @@ class TestHealthDimensions(HealthCase):
 
 @tagged("post_install", "-at_install")
 class TestHealthHistoryAndWarnings(HealthCase):
-    def test_partner_fields_written_only_on_change(self):
+    def test_partner_written_only_when_the_band_changes(self):
         def row_version():
             self.env.flush_all()
             self.env.cr.execute(
@@ -215,13 +215,23 @@ class TestHealthHistoryAndWarnings(HealthCase):
         self.make_order(self.customer, 100_000)
         self.refresh()
         before = row_version()
+        score = self.profile().health_score
         self.refresh()
         self.assertEqual(row_version(), before, "unchanged: res_partner not written")
-        self.review(satisfaction=1)
-        self.assertNotEqual(row_version(), before)
+        # A lower score in the same band: on the profile (which the partner's
+        # score reads), not written to res_partner.
+        self.review(satisfaction=4)
+        self.assertLess(self.profile().health_score, score)
+        self.assertEqual(self.profile().health_band, "healthy")
+        self.assertEqual(row_version(), before)
         self.assertEqual(
             self.customer.customer_health_score, self.profile().health_score
         )
+        # A band change is written to the partner (users group by it).
+        self.company.customer_health_healthy_min = 99
+        self.refresh()
+        self.assertEqual(self.customer.customer_health_band, "watch")
+        self.assertNotEqual(row_version(), before)
         other = self.env["res.company"].create({"name": "Health Other Company"})
         self.assertFalse(self.customer.with_company(other).customer_health_band)
         self.assertEqual(
@@ -347,6 +357,21 @@ class TestHealthHistoryAndWarnings(HealthCase):
         self.assertLessEqual(len(snapshots), 12 + changes)
         self.assertEqual(len(snapshots.filtered(lambda s: s.reason == "band")), changes)
         self.assertEqual({(s.date.year, s.date.month) for s in snapshots}, months)
+
+    def test_partner_score_comes_from_the_profile_and_is_searchable(self):
+        self.make_order(self.customer, 100_000, days_ago=400)
+        self.refresh()
+        score = self.profile().health_score
+        self.assertEqual(self.customer.customer_health_score, score)
+        self.assertEqual(self.contact.customer_health_score, score)
+        Partner = self.env["res.partner"]
+        below = Partner.search([("customer_health_score", "<", score + 0.1)])
+        above = Partner.search([("customer_health_score", ">", score + 0.1)])
+        self.assertIn(self.customer, below)
+        self.assertNotIn(self.customer, above)
+        # Another company has no profile of this customer: no score there.
+        other = self.env["res.company"].create({"name": "Other Tiering Co"})
+        self.assertFalse(self.customer.with_company(other).customer_health_score)
 
 
 @tagged("post_install", "-at_install")
