@@ -9,6 +9,7 @@ change.
 """
 
 import datetime
+import functools
 import logging
 import threading
 import time
@@ -76,6 +77,31 @@ OVERRIDE_FIELDS = (
     "override_user_id",
     "override_date",
 )
+
+
+@functools.cache
+def _update_statement(columns):
+    """The text of ``_write_rows``' UPDATE for ``columns`` (built once: the
+    confirm hook writes one row at a time).  Its parameters, by name: one
+    array per column (``a0``, the profile ids, ``a1``...), ``now``, ``today``,
+    ``run`` and ``uid``."""
+    names = [SQL.identifier(name).code for name, __ in columns]
+    types = ("int4", *(ctype for __, ctype in columns))
+    arrays = ", ".join(f"%(a{i})s::{ctype}[]" for i, ctype in enumerate(types))
+    changed = "({}) IS DISTINCT FROM ({})".format(
+        ", ".join(f"p.{n}" for n in names), ", ".join(f"v.{n}" for n in names)
+    )
+    return f"""
+        UPDATE customer_profile AS p
+           SET {", ".join(f"{n} = v.{n}" for n in names)},
+               evaluated_at = %(now)s,
+               evaluated_on = %(today)s,
+               refresh_run = COALESCE(%(run)s, p.refresh_run),
+               write_date = CASE WHEN {changed} THEN %(now)s ELSE p.write_date END,
+               write_uid = CASE WHEN {changed} THEN %(uid)s ELSE p.write_uid END
+          FROM unnest({arrays}) AS v(id, {", ".join(names)})
+         WHERE p.id = v.id
+    """
 
 
 class CustomerProfile(models.Model):
@@ -338,48 +364,23 @@ class CustomerProfile(models.Model):
         place (HOT, see ``init``)."""
         if not rows:
             return
-        names = [name for name, __ in columns]
-        types = ("int4", *(ctype for __, ctype in columns))
-        unnest = SQL(", ").join(
-            SQL("%s::%s[]", array_literal(column), SQL(ctype))
-            for column, ctype in zip(zip(*rows, strict=True), types, strict=True)
-        )
-        changed = SQL(
-            "(%s) IS DISTINCT FROM (%s)",
-            SQL(", ").join(SQL("p.%s", SQL.identifier(n)) for n in names),
-            SQL(", ").join(SQL("v.%s", SQL.identifier(n)) for n in names),
-        )
+        arrays = {
+            f"a{i}": array_literal(column)
+            for i, column in enumerate(zip(*rows, strict=True))
+        }
         self.env.cr.execute(
             SQL(
-                """
-                UPDATE customer_profile AS p
-                   SET %(assignments)s,
-                       evaluated_at = %(now)s,
-                       evaluated_on = %(today)s,
-                       refresh_run = COALESCE(%(run)s, p.refresh_run),
-                       write_date = CASE WHEN %(changed)s THEN %(now)s
-                                         ELSE p.write_date END,
-                       write_uid = CASE WHEN %(changed)s THEN %(uid)s
-                                        ELSE p.write_uid END
-                  FROM unnest(%(unnest)s) AS v(id, %(names)s)
-                 WHERE p.id = v.id
-                """,
-                assignments=SQL(", ").join(
-                    SQL("%s = v.%s", SQL.identifier(n), SQL.identifier(n))
-                    for n in names
-                ),
-                changed=changed,
+                _update_statement(columns),
+                **arrays,
                 now=now,
                 today=today,
                 run=run,
                 uid=self.env.uid,
-                unnest=unnest,
-                names=SQL(", ").join(SQL.identifier(n) for n in names),
             )
         )
         self.invalidate_model(
             [
-                *names,
+                *(name for name, __ in columns),
                 "evaluated_at",
                 "evaluated_on",
                 "refresh_run",
