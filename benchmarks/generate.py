@@ -18,7 +18,8 @@ Creates, for the main company and in its currency:
   overdue.  Paid invoices carry no payment entry: their receivable lines are
   simply reconciled with a zero residual (enough for metrics, not for an
   accounting report);
-- completed follow-ups, only when a ``customer.touch`` model exists.
+- a tiering profile per customer, and completed follow-ups
+  (``customer.touch``) over the last year for the customers who still order.
 
 Rows are generated in PostgreSQL (``INSERT ... SELECT`` over a small
 per-customer table copied from Python) in one transaction; the secondary
@@ -543,88 +544,61 @@ def insert_invoices(cr, ids, so_base, sol_base):
 
 
 def insert_touches(env, cr, ids, first):
-    """Completed follow-ups (``customer.touch``), when the model exists.
-
-    Its fields are not known here (the model is built on another branch):
-    required stored fields get a value by their type and name, partner and
-    date fields get the customer and a date over the last year.  Anything
-    unexpected skips the step with a note instead of failing the run.
-    """
-    if "customer.touch" not in env:
-        print("  note: no customer.touch model: follow-up history skipped")
-        return 0, None
-    model = env["customer.touch"]
-    columns, exprs = [], []
-    partner_set = date_set = False
-    for name, field in model._fields.items():
-        if not field.store or not field.column_type or name == "id":
-            continue
-        expr = None
-        if field.type == "many2one" and field.comodel_name == "res.partner":
-            if name == "partner_id" or (field.required and not partner_set):
-                expr, partner_set = "t.partner_id", True
-        elif field.type == "many2one" and field.comodel_name == "res.company":
-            expr = str(int(ids["company_id"]))
-        elif field.type == "many2one" and field.comodel_name == "res.users":
-            expr = str(int(ids["user_id"]))
-        elif field.type in ("date", "datetime") and (
-            field.required or not date_set or name.startswith("date")
-        ):
-            expr = "t.d::date" if field.type == "date" else "t.d"
-            date_set = True
-        elif name in ("create_date", "write_date"):
-            expr = "t.d"
-        elif not field.required:
-            continue
-        elif field.type == "selection":
-            selection = field.get_values(env)
-            if not selection:
-                continue
-            expr = "'{}'".format(selection[0].replace("'", "''"))
-        elif field.type in ("char", "text", "html"):
-            expr = "'Benchmark follow-up'"
-        elif field.type == "boolean":
-            expr = "false"
-        elif field.type in ("integer", "float", "monetary"):
-            expr = "0"
-        elif field.type == "many2one":
-            comodel = env[field.comodel_name].search([], limit=1)
-            if not comodel:
-                print(f"  note: customer.touch.{name} has no value: touches skipped")
-                return 0, None
-            expr = str(int(comodel.id))
-        else:
-            print(f"  note: customer.touch.{name} ({field.type}): touches skipped")
-            return 0, None
-        columns.append(f'"{name}"')
-        exprs.append(expr)
-    if not partner_set:
-        print("  note: customer.touch has no partner field: touches skipped")
-        return 0, None
-    cr.execute(f"SELECT COALESCE(max(id), 0) + 1 FROM {model._table}")
-    first[model._table] = cr.fetchone()[0]
-    try:
-        with cr.savepoint():
-            # Identifiers from the model's own fields; values from the temp
-            # table: no user input is formatted into this statement.
-            cr.execute(
-                f"""
-                INSERT INTO {model._table} ({", ".join(columns)})
-                SELECT {", ".join(exprs)}
+    """Profiles for the generated customers, and completed follow-ups
+    (``customer.touch``) over the last year for those who still order: one
+    to twelve each by order volume, each done some days before or after its
+    deadline (about four in five on time), with the first line of the
+    shipped plans.  Returns the number of touches and the tables written."""
+    uid, company_id = int(ids["user_id"]), int(ids["company_id"])
+    line = env["customer.maintenance.plan.line"].search([], limit=1)
+    cr.execute("SELECT COALESCE(max(id), 0) + 1 FROM customer_profile")
+    first["customer_profile"] = cr.fetchone()[0]
+    cr.execute(
+        """
+        INSERT INTO customer_profile
+               (partner_id, company_id, refresh_run, create_uid, create_date,
+                write_uid, write_date)
+        SELECT c.partner_id, %(company)s, 0, %(uid)s, now(), %(uid)s, now()
+          FROM bench_customer c
+        ON CONFLICT (partner_id, company_id) DO NOTHING
+        """,
+        {"company": company_id, "uid": uid},
+    )
+    cr.execute("SELECT COALESCE(max(id), 0) + 1 FROM customer_touch")
+    first["customer_touch"] = cr.fetchone()[0]
+    cr.execute(
+        """
+        INSERT INTO customer_touch
+               (profile_id, partner_id, company_id, plan_id, plan_line_id,
+                activity_type_id, summary, date, deadline, user_id, state,
+                automated, on_time, create_uid, create_date, write_uid,
+                write_date)
+        SELECT p.id, t.partner_id, %(company)s, %(plan)s, %(line)s,
+               %(activity_type)s, 'Benchmark follow-up', t.done, t.deadline,
+               %(uid)s, 'done', FALSE, t.done <= t.deadline,
+               %(uid)s, t.done, %(uid)s, t.done
+          FROM (SELECT due.partner_id, due.deadline,
+                       LEAST(current_date,
+                             due.deadline + floor(random() * 15)::int - 11) AS done
                   FROM (SELECT c.partner_id,
-                               (current_date - floor(random() * 365)::int)
-                                   ::timestamp + interval '10 hours' AS d
+                               current_date - floor(random() * 365)::int
+                                   AS deadline
                           FROM bench_customer c
                          CROSS JOIN LATERAL generate_series(
                                1, LEAST(12, 1 + c.n_orders / 20)) AS g(n)
-                         WHERE c.last_ago = 0) t
-                """
-            )
-            return cr.rowcount, model._table
-    except Exception as error:  # an optional step, see the docstring
-        print(f"  note: customer.touch rows not generated: {error}".rstrip())
-        del first[model._table]
-        return 0, None
+                         WHERE c.last_ago = 0) AS due) AS t
+          JOIN customer_profile p
+            ON p.partner_id = t.partner_id AND p.company_id = %(company)s
+        """,
+        {
+            "company": company_id,
+            "uid": uid,
+            "plan": line.plan_id.id or None,
+            "line": line.id or None,
+            "activity_type": line.activity_type_id.id or None,
+        },
+    )
+    return cr.rowcount, ["customer_profile", "customer_touch"]
 
 
 def main(argv=None):
@@ -680,9 +654,8 @@ def main(argv=None):
         ) = insert_invoices(cr, ids, first["sale_order"], first["sale_order_line"])
         clock.step(f"{n_invoices} invoices ({n_open} open, {n_overdue} overdue)")
         tables = [*first, "sale_order_line_invoice_rel"]
-        n_touches, touch_table = insert_touches(env, cr, ids, first)
-        if touch_table:
-            tables.append(touch_table)
+        n_touches, touch_tables = insert_touches(env, cr, ids, first)
+        tables.extend(touch_tables)
         clock.step(f"{n_touches} follow-ups")
         cr.execute("SET LOCAL session_replication_role = origin")
         check_foreign_keys(cr, tables, first)

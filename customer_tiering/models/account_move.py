@@ -8,8 +8,9 @@ class AccountMove(models.Model):
     _inherit = "account.move"
 
     def init(self):
-        super().init()
+        res = super().init()
         create_indexes(self.env.cr, "account_move_customer_tiering_idx")
+        return res
 
     def _customer_tiering_refresh(self):
         """Re-evaluate the customers of these invoices in companies whose

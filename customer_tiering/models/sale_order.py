@@ -34,8 +34,9 @@ class SaleOrder(models.Model):
     )
 
     def init(self):
-        super().init()
+        res = super().init()
         create_indexes(self.env.cr, "sale_order_customer_tiering_idx")
+        return res
 
     @api.depends("partner_id", "company_id")
     def _compute_customer_tier_id(self):
