@@ -75,7 +75,7 @@ registry.category("web_tour.tours").add("customer_tiering_health_tour", {
         {
             content: "Read why",
             trigger:
-                ".o_field_widget[name='customer_health_reasons'] li:contains('No order for 330 days')",
+                ".o_field_widget[name='customer_health_reasons'] li:contains('No order for')",
         },
         {
             content: "Record an account review",
