@@ -130,25 +130,25 @@ class CustomerHealthDimension(models.Model):
     def _get_scorecard(self, company):
         """The engine's view of ``company``'s scorecard, or a UserError saying
         why customers cannot be scored with it."""
-        dimensions = list(self._scorecard_dimensions(company.id))
+        dimensions, problems = self._scorecard_dimensions(company.id)
         if not dimensions:
             self._ensure_scorecards(company)
-            dimensions = list(self._scorecard_dimensions(company.id))
-        problems = health.scorecard_problems(dimensions)
+            dimensions, problems = self._scorecard_dimensions(company.id)
         if problems:
             raise UserError(self._problem_message(problems[0], company))
-        return dimensions
+        return list(dimensions)
 
     @api.model
     @tools.ormcache("company_id")
     def _scorecard_dimensions(self, company_id):
-        """The engine's dimensions of a company's scorecard, cached: every
-        confirmed order scores its customer.  Lines clear the cache when they
-        change."""
+        """The engine's dimensions of a company's scorecard and their problems,
+        cached: every confirmed order scores its customer.  Lines clear the
+        cache when they change."""
         # sudo: a salesperson's action (an order, a review) may re-score a
         # customer; the scorecard is readable by them anyway.
         lines = self.sudo().search([("company_id", "=", company_id)])
-        return tuple(line._to_dimension() for line in lines)
+        dimensions = tuple(line._to_dimension() for line in lines)
+        return dimensions, tuple(health.scorecard_problems(dimensions))
 
     def _problem_message(self, code, company):
         messages = {

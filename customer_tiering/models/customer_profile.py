@@ -65,9 +65,9 @@ HEALTH_COLUMNS = (
 # What _refresh reads of each profile (see _fetch_state).
 ProfileState = namedtuple(
     "ProfileState",
-    "id partner_id company_id tier_id tier_rank pending_since override_tier_id "
-    "override_rank override_until strategic health_score health_band "
-    "health_warned_on",
+    "id partner_id company_id tier_id pending_since override_tier_id "
+    "override_until strategic health_score health_band health_warned_on "
+    "tier_rank override_rank",
 )
 
 OVERRIDE_FIELDS = (
@@ -80,13 +80,28 @@ OVERRIDE_FIELDS = (
 
 
 @functools.cache
-def _update_statement(columns):
+def _update_statement(columns, single=False):
     """The text of ``_write_rows``' UPDATE for ``columns`` (built once: the
     confirm hook writes one row at a time).  Its parameters, by name: one
-    array per column (``a0``, the profile ids, ``a1``...), ``now``, ``today``,
-    ``run`` and ``uid``."""
+    array per column (``a0``, the profile ids, ``a1``...; ``single``: one
+    value each), ``now``, ``today``, ``run`` and ``uid``."""
     names = [SQL.identifier(name).code for name, __ in columns]
     types = ("int4", *(ctype for __, ctype in columns))
+    if single:
+        assignments = ", ".join(
+            f"{name} = %(a{i})s::{ctype}"
+            for i, (name, ctype) in enumerate(zip(names, types[1:], strict=True), 1)
+        )
+        return f"""
+            UPDATE customer_profile
+               SET {assignments},
+                   evaluated_at = %(now)s,
+                   evaluated_on = %(today)s,
+                   refresh_run = COALESCE(%(run)s, refresh_run),
+                   write_date = %(now)s,
+                   write_uid = %(uid)s
+             WHERE id = %(a0)s
+        """
     arrays = ", ".join(f"%(a{i})s::{ctype}[]" for i, ctype in enumerate(types))
     changed = "({}) IS DISTINCT FROM ({})".format(
         ", ".join(f"p.{n}" for n in names), ", ".join(f"v.{n}" for n in names)
@@ -333,25 +348,36 @@ class CustomerProfile(models.Model):
         return {row[0]: ProfileState(*row) for row in self.env.cr.fetchall()}
 
     @api.model
-    def _state_query(self, where, extra=()):
+    def _state_query(self, where, extra=(), ranks=True):
         """SELECT of the ProfileState columns (then ``extra`` SQL columns) of
-        the profiles matching ``where``."""
+        the profiles matching ``where``; without ``ranks``, the tiers' ranks
+        are left NULL (and their joins out: the confirm hook takes them from
+        the cached ladder)."""
         self.flush_model()
         self.env["res.partner"].flush_model(["customer_strategic"])
+        if ranks:
+            rank_columns = SQL("t.rank, o.rank")
+            rank_joins = SQL(
+                "LEFT JOIN customer_tier t ON t.id = p.tier_id "
+                "LEFT JOIN customer_tier o ON o.id = p.override_tier_id"
+            )
+        else:
+            rank_columns, rank_joins = SQL("NULL::int4, NULL::int4"), SQL()
         return SQL(
             """
-            SELECT p.id, p.partner_id, p.company_id, p.tier_id, t.rank,
-                   p.pending_downgrade_since, p.override_tier_id, o.rank,
-                   p.override_until, COALESCE(rp.customer_strategic, FALSE),
-                   p.health_score, p.health_band, p.health_warned_on %s
+            SELECT p.id, p.partner_id, p.company_id, p.tier_id,
+                   p.pending_downgrade_since, p.override_tier_id, p.override_until,
+                   COALESCE(rp.customer_strategic, FALSE), p.health_score,
+                   p.health_band, p.health_warned_on, %s %s
               FROM customer_profile p
               JOIN res_partner rp ON rp.id = p.partner_id
-         LEFT JOIN customer_tier t ON t.id = p.tier_id
-         LEFT JOIN customer_tier o ON o.id = p.override_tier_id
+              %s
              WHERE %s
           ORDER BY p.id
             """,
+            rank_columns,
             SQL("").join(SQL(", %s", column) for column in extra),
+            rank_joins,
             where,
         )
 
@@ -364,14 +390,17 @@ class CustomerProfile(models.Model):
         place (HOT, see ``init``)."""
         if not rows:
             return
-        arrays = {
-            f"a{i}": array_literal(column)
-            for i, column in enumerate(zip(*rows, strict=True))
-        }
+        if len(rows) == 1:  # the confirm hook: plain values plan faster
+            values = {f"a{i}": value for i, value in enumerate(rows[0])}
+        else:
+            values = {
+                f"a{i}": array_literal(column)
+                for i, column in enumerate(zip(*rows, strict=True))
+            }
         self.env.cr.execute(
             SQL(
-                _update_statement(columns),
-                **arrays,
+                _update_statement(columns, len(rows) == 1),
+                **values,
                 now=now,
                 today=today,
                 run=run,
@@ -430,6 +459,7 @@ class CustomerProfile(models.Model):
                     # Evaluated before this transaction began: without the order.
                     SQL("p.evaluated_at < (now() AT TIME ZONE 'UTC')"),
                 ],
+                ranks=False,
             )
         )
         row = self.env.cr.fetchone()
@@ -454,6 +484,10 @@ class CustomerProfile(models.Model):
             "last_order_date": max(filter(None, (last_date, day))),
         }
         rules = self.env["customer.tier"]._check_usable_ladder(company)
+        # Ranks were not read: overridden customers, or carrying a tier off
+        # the ladder (archived), go the full way (both are rare).
+        if st.override_tier_id or st.tier_id not in {None, *(r.tier_id for r in rules)}:
+            return False
         m, tier_row, decision = self._decide_tier(company, rules, today, st, metrics)
         if st.override_tier_id and not decision.override_active:
             return False

@@ -151,18 +151,19 @@ class CustomerTier(models.Model):
     @api.model
     @tools.ormcache("company_id")
     def _ladder_rules(self, company_id):
-        """The engine rules of the company's ladder, cached: every confirmed
-        order evaluates its customer against them.  Tiers clear the cache
-        when they change."""
+        """The engine rules of the company's ladder and their problems, cached:
+        every confirmed order evaluates its customer against them.  Tiers
+        clear the cache when they change."""
         # sudo: the ladder is configuration, the same for every user.
         tiers = self.sudo()._get_ladder(self.env["res.company"].browse(company_id))
-        return tuple(tier._to_rule() for tier in tiers)
+        rules = tuple(tier._to_rule() for tier in tiers)
+        return rules, tuple(tiering.ladder_problems(rules))
 
     @api.model
     def _check_usable_ladder(self, company):
         """The engine rules of ``company``'s ladder, or a UserError saying why
         customers cannot be tiered with it."""
-        rules = list(self._ladder_rules(company.id))
+        rules, problems = self._ladder_rules(company.id)
         if not rules:
             raise UserError(
                 self.env._(
@@ -171,7 +172,7 @@ class CustomerTier(models.Model):
                     company=company.name,
                 )
             )
-        if "no_catch_all" in tiering.ladder_problems(rules):
+        if "no_catch_all" in problems:
             raise UserError(
                 self.env._(
                     "The customer ladder of %(company)s has no catch-all tier (a "
@@ -179,7 +180,7 @@ class CustomerTier(models.Model):
                     company=company.name,
                 )
             )
-        return rules
+        return list(rules)
 
     def _ladder_scopes(self):
         """Companies (or False for the shared ladder) touched by these tiers."""
