@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
+from odoo.tools.sql import create_index
 
 BANDS = [("healthy", "Healthy"), ("watch", "Watch"), ("at_risk", "At Risk")]
 
@@ -32,3 +33,12 @@ class CustomerHealthSnapshot(models.Model):
     reason = fields.Selection(
         [("monthly", "Monthly"), ("band", "Band change")], required=True
     )
+
+    def init(self):
+        # The refresh's recent history: a batch of profiles, the last weeks.
+        create_index(
+            self.env.cr,
+            "customer_health_snapshot_profile_date_idx",
+            self._table,
+            ["profile_id", "date"],
+        )

@@ -95,3 +95,10 @@ class CustomerTouch(models.Model):
             self._table,
             ["profile_id", "plan_line_id", "date"],
         )
+        # The refresh's plan compliance: touches due in a window per profile.
+        create_index(
+            self.env.cr,
+            "customer_touch_profile_deadline_idx",
+            self._table,
+            ["profile_id", "deadline"],
+        )
