@@ -1,6 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import format_date
 
 from ..engine import health
@@ -101,11 +101,14 @@ class CustomerAccountReview(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._check_author(vals)
         reviews = super().create([self._commercial_partner_only(v) for v in vals_list])
         self._refresh_health(reviews._health_targets())
         return reviews
 
     def write(self, vals):
+        self._check_author(vals)
         before = self._health_targets() if HEALTH_FIELDS & set(vals) else set()
         res = super().write(self._commercial_partner_only(vals))
         if before:
@@ -118,6 +121,28 @@ class CustomerAccountReview(models.Model):
         if not self.env.context.get(MODULE_UNINSTALL_FLAG):
             self._refresh_health(targets)
         return res
+
+    @api.model
+    def _check_author(self, vals):
+        """The author of a review is whoever records it; only Customer
+        Tiering managers record or reassign reviews in another's name (a
+        review moves the customer's health score)."""
+        author = vals.get("user_id")
+        if (
+            "user_id" in vals
+            and author != self.env.uid
+            and not self.env.su
+            and not self.env.user.has_group(
+                "customer_tiering.group_customer_tiering_manager"
+            )
+        ):
+            raise AccessError(
+                self.env._(
+                    "You can only record account reviews in your own name; "
+                    "a Customer Tiering manager can record one for another "
+                    "author."
+                )
+            )
 
     @api.model
     def _commercial_partner_only(self, vals):

@@ -36,6 +36,7 @@ CAUSES = [
     ("override_set", "Override set"),
     ("override_ended", "Override ended"),
     ("config", "Configuration change"),
+    ("strategic", "Strategic flag changed"),
 ]
 
 # Metric columns written by the refresh, in the order of the VALUES rows.

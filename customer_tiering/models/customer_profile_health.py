@@ -606,23 +606,28 @@ class CustomerProfile(models.Model):
             )
 
     def _health_warning_note(self, code, peak):
+        """The activity note and the team leader's message, on the partner,
+        which other companies may share: they name the company and carry no
+        score and no reason (those stay on this company's profile, Health
+        tab)."""
         self.ensure_one()
-        number = self._health_labels()[1]
         if code == "entered_at_risk":
             head = self.env._(
-                "%(customer)s entered the at-risk band (health score %(score)s).",
+                "%(company)s: %(customer)s entered the at-risk band.",
+                company=self.company_id.name,
                 customer=self.partner_id.display_name,
-                score=number(self.health_score, 1),
             )
         else:
             head = self.env._(
-                "The health score of %(customer)s fell from %(before)s to "
-                "%(score)s within 30 days.",
+                "%(company)s: the health score of %(customer)s fell sharply "
+                "within 30 days.",
+                company=self.company_id.name,
                 customer=self.partner_id.display_name,
-                before=number(peak, 1),
-                score=number(self.health_score, 1),
             )
-        return Markup("<p>%s</p>") % head + self.health_reasons
+        return Markup("<p>%s</p><p>%s</p>") % (
+            head,
+            self.env._("The reasons are on the Health tab of the customer."),
+        )
 
     def _demo_reset_health(self):
         """Demo data: forget the health state left by the sales hooks while the

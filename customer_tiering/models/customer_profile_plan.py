@@ -152,7 +152,8 @@ class CustomerProfile(models.Model):
         bodies = {}
         for profile in moved.filtered("plan_id"):
             text = self.env._(
-                "Maintenance plan changed from %(old)s to %(new)s.",
+                "%(company)s: maintenance plan changed from %(old)s to %(new)s.",
+                company=profile.company_id.name,
                 old=profile.plan_id.name,
                 new=new_plan[profile].name or self.env._("no plan"),
             )

@@ -52,27 +52,29 @@ class CustomerTierHistory(models.Model):
                 entry.direction = "same"
 
     def _chatter_body(self):
+        """The partner's note: the partner may be shared with other companies,
+        whose users read its chatter.  It names the company and carries no
+        confidential text (no override reason, no figures): those stay in this
+        company's history row."""
         self.ensure_one()
         cause = dict(self._fields["cause"]._description_selection(self.env))[self.cause]
         if self.from_tier_id:
             text = self.env._(
-                "Customer tier changed from %(old)s to %(new)s (%(cause)s).",
+                "%(company)s: customer tier changed from %(old)s to %(new)s "
+                "(%(cause)s).",
+                company=self.company_id.name,
                 old=self.from_tier_id.name,
                 new=self.to_tier_id.name,
                 cause=cause,
             )
         else:
             text = self.env._(
-                "Customer tier set to %(new)s (%(cause)s).",
+                "%(company)s: customer tier set to %(new)s (%(cause)s).",
+                company=self.company_id.name,
                 new=self.to_tier_id.name,
                 cause=cause,
             )
-        body = Markup("<p>%s</p>") % text
-        if self.reason:
-            body += Markup("<p>%s</p>") % self.env._(
-                "Reason: %(reason)s", reason=self.reason
-            )
-        return body
+        return Markup("<p>%s</p>") % text
 
     def _post_chatter(self):
         """One chatter note per customer, posted in bulk."""

@@ -29,10 +29,15 @@ class MailActivity(models.Model):
         groups="customer_tiering.group_customer_tiering_user",
     )
     customer_touch_outcome = fields.Selection(
-        OUTCOMES, string="Outcome", help="How the customer reacted to this touch."
+        OUTCOMES,
+        string="Outcome",
+        help="How the customer reacted to this touch.",
+        groups="customer_tiering.group_customer_tiering_user",
     )
     customer_touch_note = fields.Text(
-        string="Outcome Note", help="Why the customer reacted so, next step."
+        string="Outcome Note",
+        help="Why the customer reacted so, next step.",
+        groups="customer_tiering.group_customer_tiering_user",
     )
 
     def _customer_planned(self):

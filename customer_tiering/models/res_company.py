@@ -26,38 +26,52 @@ RUN_REASONS = [
 class ResCompany(models.Model):
     _inherit = "res.company"
 
+    # Settings, not assessments: every internal user's sale or invoice reads
+    # them (the refresh hooks); portal and public users read none of them.
+
     customer_tiering_basis = fields.Selection(
         [("sale", "Confirmed sales orders"), ("invoice", "Posted invoices")],
         string="Revenue Basis",
         default="sale",
         required=True,
+        groups="base.group_user",
     )
     customer_tiering_window_months = fields.Integer(
-        string="Revenue Window (months)", default=12, required=True
+        string="Revenue Window (months)",
+        default=12,
+        required=True,
+        groups="base.group_user",
     )
     customer_tiering_frequency_months = fields.Integer(
-        string="Order Frequency Window (months)", default=6, required=True
+        string="Order Frequency Window (months)",
+        default=6,
+        required=True,
+        groups="base.group_user",
     )
     customer_tiering_grace_days = fields.Integer(
-        string="Downgrade Grace Period (days)", default=30, required=True
+        string="Downgrade Grace Period (days)",
+        default=30,
+        required=True,
+        groups="base.group_user",
     )
     customer_tiering_run_start = fields.Datetime(
-        string="Tier Refresh Under Way Since", copy=False
+        string="Tier Refresh Under Way Since", copy=False, groups="base.group_user"
     )
     customer_tiering_run_id = fields.Integer(
         string="Tier Refresh Run",
         copy=False,
         help="Number of the current or last full refresh; profiles evaluated "
         "by an earlier run are still to do.",
+        groups="base.group_user",
     )
     customer_tiering_run_reason = fields.Selection(
-        RUN_REASONS, string="Tier Refresh Reason", copy=False
+        RUN_REASONS, string="Tier Refresh Reason", copy=False, groups="base.group_user"
     )
     customer_health_healthy_min = fields.Float(
-        string="Healthy From", default=70.0, required=True
+        string="Healthy From", default=70.0, required=True, groups="base.group_user"
     )
     customer_health_watch_min = fields.Float(
-        string="Watch From", default=40.0, required=True
+        string="Watch From", default=40.0, required=True, groups="base.group_user"
     )
     customer_health_drop_points = fields.Float(
         string="Warning Drop (points)",
@@ -65,12 +79,14 @@ class ResCompany(models.Model):
         required=True,
         help="A customer whose score falls by at least this many points within "
         "30 days gets a health-risk follow-up.",
+        groups="base.group_user",
     )
     customer_health_review_max_age = fields.Integer(
         string="Account Review Validity (days)",
         default=180,
         required=True,
         help="Older account reviews no longer count in the health score.",
+        groups="base.group_user",
     )
     customer_health_user_id = fields.Many2one(
         "res.users",
@@ -78,6 +94,7 @@ class ResCompany(models.Model):
         domain="[('share', '=', False)]",
         help="Responsible for health-risk follow-ups of customers without a "
         "salesperson or sales team leader.",
+        groups="base.group_user",
     )
 
     customer_plan_default_user_id = fields.Many2one(
@@ -86,6 +103,7 @@ class ResCompany(models.Model):
         domain="[('share', '=', False)]",
         help="Gets the plan follow-ups whose owner and sales team leader are "
         "missing or archived.",
+        groups="base.group_user",
     )
 
     @api.model_create_multi

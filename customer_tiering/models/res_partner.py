@@ -2,8 +2,23 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 from .customer_health_snapshot import BANDS
+
+# Every field this addon adds to Odoo's models is for Customer Tiering users
+# only: portal users and internal users without Sales rights read none of it.
+USER_GROUP = "customer_tiering.group_customer_tiering_user"
+MANAGER_GROUP = "customer_tiering.group_customer_tiering_manager"
+# Fields read from the customer's profile: computed as the current user, so
+# that the profile's record rules apply (a salesperson who may not read the
+# profile gets empty values, never another customer's figures), and cached
+# per user and company.
+PROFILE = {
+    "groups": USER_GROUP,
+    "related_sudo": False,
+    "depends_context": ("company", "uid"),
+}
 
 
 class ResPartner(models.Model):
@@ -17,67 +32,82 @@ class ResPartner(models.Model):
         company_dependent=True,
         readonly=True,
         help="Tier carried by this customer in the current company.",
+        groups=USER_GROUP,
     )
     customer_strategic = fields.Boolean(
         string="Strategic Account",
         tracking=True,
         help="A judgement of the account team: industry leader, reference "
         "customer... Tiers can require it.",
+        groups=USER_GROUP,
     )
     customer_profile_id = fields.Many2one(
         "customer.profile",
         string="Tiering Profile",
         compute="_compute_customer_profile_id",
         search="_search_customer_profile_id",
+        groups=USER_GROUP,
     )
     customer_profile_ids = fields.One2many(
-        "customer.profile", "partner_id", string="Tiering Profiles"
+        "customer.profile", "partner_id", string="Tiering Profiles", groups=USER_GROUP
     )
     customer_tier_color = fields.Integer(
-        string="Tier Color", related="customer_tier_id.color"
+        string="Tier Color", related="customer_tier_id.color", groups=USER_GROUP
     )
     customer_computed_tier_id = fields.Many2one(
-        related="customer_profile_id.computed_tier_id"
+        related="customer_profile_id.computed_tier_id", **PROFILE
     )
     customer_tier_pending_since = fields.Date(
         string="Downgrade Pending Since",
         related="customer_profile_id.pending_downgrade_since",
         search="_search_customer_tier_pending_since",
+        **PROFILE,
     )
     customer_tier_overridden = fields.Boolean(
         string="Tier Overridden",
         related="customer_profile_id.override_active",
         search="_search_customer_tier_overridden",
+        **PROFILE,
     )
     customer_override_reason = fields.Text(
-        related="customer_profile_id.override_reason"
+        related="customer_profile_id.override_reason", **PROFILE
     )
-    customer_override_until = fields.Date(related="customer_profile_id.override_until")
+    customer_override_until = fields.Date(
+        related="customer_profile_id.override_until", **PROFILE
+    )
     customer_override_user_id = fields.Many2one(
-        related="customer_profile_id.override_user_id"
+        related="customer_profile_id.override_user_id", **PROFILE
     )
     customer_currency_id = fields.Many2one(
-        string="Tiering Currency", related="customer_profile_id.currency_id"
+        string="Tiering Currency", related="customer_profile_id.currency_id", **PROFILE
     )
     customer_revenue = fields.Monetary(
-        related="customer_profile_id.revenue", currency_field="customer_currency_id"
+        related="customer_profile_id.revenue",
+        currency_field="customer_currency_id",
+        **PROFILE,
     )
     customer_revenue_prev = fields.Monetary(
         related="customer_profile_id.revenue_prev",
         currency_field="customer_currency_id",
+        **PROFILE,
     )
-    customer_growth = fields.Float(related="customer_profile_id.growth")
-    customer_order_count = fields.Integer(related="customer_profile_id.order_count")
+    customer_growth = fields.Float(related="customer_profile_id.growth", **PROFILE)
+    customer_order_count = fields.Integer(
+        related="customer_profile_id.order_count", **PROFILE
+    )
     customer_lifetime_revenue = fields.Monetary(
         related="customer_profile_id.lifetime_revenue",
         currency_field="customer_currency_id",
+        **PROFILE,
     )
     customer_last_order_date = fields.Date(
-        related="customer_profile_id.last_order_date"
+        related="customer_profile_id.last_order_date", **PROFILE
     )
-    customer_evaluated_at = fields.Datetime(related="customer_profile_id.evaluated_at")
+    customer_evaluated_at = fields.Datetime(
+        related="customer_profile_id.evaluated_at", **PROFILE
+    )
     customer_tier_history_count = fields.Integer(
-        compute="_compute_customer_tier_history_count"
+        compute="_compute_customer_tier_history_count", groups=USER_GROUP
     )
     # Health: score and band company-dependent like the tier (lists filter and
     # group on them), maintained by customer.profile, written only on change.
@@ -90,28 +120,35 @@ class ResPartner(models.Model):
         related="customer_profile_id.health_score",
         search="_search_customer_health_score",
         help="0 to 100, from the weighted health scorecard.",
+        **PROFILE,
     )
     customer_health_band = fields.Selection(
-        BANDS, string="Health", company_dependent=True, readonly=True
+        BANDS, string="Health", company_dependent=True, readonly=True, groups=USER_GROUP
     )
     customer_health_trend = fields.Float(
         string="Health Trend",
         related="customer_profile_id.health_trend",
         search="_search_customer_health_trend",
         help="Score change against about 30 days earlier.",
+        **PROFILE,
     )
-    customer_health_reasons = fields.Html(related="customer_profile_id.health_reasons")
+    customer_health_reasons = fields.Html(
+        related="customer_profile_id.health_reasons", **PROFILE
+    )
     customer_health_breakdown = fields.Html(
-        related="customer_profile_id.health_breakdown"
+        related="customer_profile_id.health_breakdown", **PROFILE
     )
     customer_health_snapshot_count = fields.Integer(
-        compute="_compute_customer_health_counts"
+        compute="_compute_customer_health_counts", groups=USER_GROUP
     )
-    customer_review_count = fields.Integer(compute="_compute_customer_health_counts")
+    customer_review_count = fields.Integer(
+        compute="_compute_customer_health_counts", groups=USER_GROUP
+    )
     customer_last_review_id = fields.Many2one(
         "customer.account.review",
         string="Last Account Review",
         compute="_compute_customer_health_counts",
+        groups=USER_GROUP,
     )
     # Maintenance plans: the expert is the second owner of a key account (the
     # "dual manager" model); the plan state itself lives on the profile.
@@ -122,22 +159,26 @@ class ResPartner(models.Model):
         tracking=True,
         help="Technical or industry expert who serves this customer beside the "
         "salesperson; maintenance plans can give touches to the expert.",
+        groups=USER_GROUP,
     )
-    customer_plan_id = fields.Many2one(related="customer_profile_id.plan_id")
+    customer_plan_id = fields.Many2one(related="customer_profile_id.plan_id", **PROFILE)
     customer_pinned_plan_id = fields.Many2one(
-        related="customer_profile_id.pinned_plan_id", readonly=False
+        related="customer_profile_id.pinned_plan_id", readonly=False, **PROFILE
     )
     customer_next_touch_date = fields.Date(
         string="Next Touch",
         related="customer_profile_id.next_touch_date",
         search="_search_customer_next_touch_date",
+        **PROFILE,
     )
     customer_plan_compliance = fields.Float(
-        related="customer_profile_id.plan_compliance"
+        related="customer_profile_id.plan_compliance", **PROFILE
     )
-    customer_touches_due = fields.Integer(related="customer_profile_id.touches_due")
+    customer_touches_due = fields.Integer(
+        related="customer_profile_id.touches_due", **PROFILE
+    )
     customer_touches_on_time = fields.Integer(
-        related="customer_profile_id.touches_on_time"
+        related="customer_profile_id.touches_on_time", **PROFILE
     )
     # Searched as the current user (not related, which reads as superuser):
     # a salesperson sees the follow-ups and touches they may read.
@@ -145,14 +186,20 @@ class ResPartner(models.Model):
         "mail.activity",
         string="Planned Follow-ups",
         compute="_compute_customer_plan_records",
+        groups=USER_GROUP,
     )
     customer_touch_ids = fields.Many2many(
-        "customer.touch", string="Touches", compute="_compute_customer_plan_records"
+        "customer.touch",
+        string="Touches",
+        compute="_compute_customer_plan_records",
+        groups=USER_GROUP,
     )
 
-    @api.depends_context("company")
+    @api.depends_context("company", "uid")
     @api.depends("customer_profile_ids")
     def _compute_customer_profile_id(self):
+        # As the current user (not compute_sudo): the profile's record rules
+        # decide whether this partner shows its figures.
         profiles = self.env["customer.profile"].search(
             [
                 ("partner_id", "in", self.commercial_partner_id.ids),
@@ -184,7 +231,7 @@ class ResPartner(models.Model):
                 lambda t, p=profile: t.profile_id == p
             )
 
-    @api.depends_context("company")
+    @api.depends_context("company", "uid")
     def _compute_customer_tier_history_count(self):
         groups = self.env["customer.tier.history"]._read_group(
             [
@@ -200,7 +247,7 @@ class ResPartner(models.Model):
                 partner.commercial_partner_id.id, 0
             )
 
-    @api.depends_context("company")
+    @api.depends_context("company", "uid")
     def _compute_customer_health_counts(self):
         commercial = self.commercial_partner_id.ids
         company_domain = [("company_id", "=", self.env.company.id)]
@@ -248,14 +295,37 @@ class ResPartner(models.Model):
     def _search_customer_next_touch_date(self, operator, value):
         return self._search_profile_field(operator, value, "next_touch_date")
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get("customer_strategic") for vals in vals_list):
+            self.browse()._check_customer_strategic_rights()
+        return super().create(vals_list)
+
     def write(self, vals):
+        if "customer_strategic" in vals and self.filtered(
+            lambda p: p.customer_strategic != bool(vals["customer_strategic"])
+        ):
+            self._check_customer_strategic_rights()
         res = super().write(vals)
         if "customer_strategic" in vals:
-            # Strategic importance is a tier criterion: re-evaluate at once.
+            # Strategic importance is a tier criterion: re-evaluate at once
+            # (the history records the flag as the cause of the move).
             self.env["customer.profile"]._refresh_partners(
-                self.filtered("is_company") | self.commercial_partner_id
+                self.filtered("is_company") | self.commercial_partner_id,
+                cause="strategic",
             )
         return res
+
+    def _check_customer_strategic_rights(self):
+        """Only Customer Tiering managers mark accounts strategic: the flag
+        can move a customer up the ladder."""
+        if not self.env.su and not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._(
+                    "Only Customer Tiering managers can mark a customer as a "
+                    "strategic account or remove the mark."
+                )
+            )
 
     def action_view_customer_tier_history(self):
         self.ensure_one()

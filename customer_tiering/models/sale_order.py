@@ -28,9 +28,12 @@ class SaleOrder(models.Model):
         "customer.tier",
         compute="_compute_customer_tier_id",
         help="Tier of the customer (its company) in the order's company.",
+        groups="customer_tiering.group_customer_tiering_user",
     )
     customer_tier_color = fields.Integer(
-        string="Tier Color", compute="_compute_customer_tier_id"
+        string="Tier Color",
+        compute="_compute_customer_tier_id",
+        groups="customer_tiering.group_customer_tiering_user",
     )
 
     def init(self):
