@@ -302,6 +302,11 @@ class ResPartner(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        if "customer_pinned_plan_id" in vals:
+            # The profile is written as the user (related_sudo=False), and a
+            # profile the user may not read is no profile at all: without
+            # this, pinning a plan on such a customer would do nothing, quietly.
+            self.env["customer.profile"].check_access("write")
         if "customer_strategic" in vals and self.filtered(
             lambda p: p.customer_strategic != bool(vals["customer_strategic"])
         ):
