@@ -5,3 +5,4 @@ from . import test_health
 from . import test_plans
 from . import test_tour
 from . import test_access
+from . import test_multi_company

@@ -262,7 +262,11 @@ class TestHealthHistoryAndWarnings(HealthCase):
         self.assertEqual(warning.user_id, self.salesman)
         self.assertEqual(warning.date_deadline, later + timedelta(days=14), "tier C")
         self.assertIn("entered the at-risk band", warning.note)
-        self.assertIn("No order for 400 days", warning.note)
+        # On the partner, which other companies may share: the company is
+        # named, the reasons stay on the profile's Health tab.
+        self.assertIn(self.company.name, warning.note)
+        self.assertNotIn("No order for", warning.note)
+        self.assertIn("No order for 400 days", profile.health_reasons)
         self.assertEqual(profile.health_warned_on, later)
         # No second warning while one is open, nor once it is done and the
         # customer simply stays at risk.
@@ -288,13 +292,16 @@ class TestHealthHistoryAndWarnings(HealthCase):
         self.assertEqual(profile.health_band, "watch", "not at risk: a drop")
         warning = self.warnings()
         self.assertEqual(len(warning), 1)
-        self.assertIn("fell from 100.0", warning.note)
+        self.assertIn("fell sharply", warning.note)
+        self.assertNotIn("100.0", warning.note, "no score on the shared partner")
         self.assertEqual(warning.date_deadline, self.today + timedelta(days=1))
         message = self.customer.message_ids.filtered(
             lambda m: self.manager.partner_id in m.partner_ids
         )
         self.assertEqual(len(message), 1, "the team leader of an S customer")
-        self.assertIn("Satisfaction 1/5", message.body)
+        self.assertIn(self.company.name, message.body)
+        self.assertNotIn("Satisfaction", message.body, "no reason either")
+        self.assertIn("Satisfaction 1/5", profile.health_reasons)
         # Done, but the same drop is still visible: no repeat within 30 days.
         warning.action_feedback()
         self.refresh()

@@ -223,10 +223,11 @@ class TestTiering(TieringCase):
     def test_history_and_chatter(self):
         self.make_order(self.customer, 1_000_000)
         messages = self.customer.message_ids.filtered(
-            lambda m: "Customer tier" in (m.body or "")
+            lambda m: "customer tier" in (m.body or "")
         )
         self.assertEqual(len(messages), 1)
         self.assertIn(self.tier_a.name, messages.body)
+        self.assertIn(self.company.name, messages.body)
         self.assertEqual(self.customer.customer_tier_history_count, 1)
         action = self.customer.action_view_customer_tier_history()
         history = self.env["customer.tier.history"].search(action["domain"])
