@@ -36,6 +36,8 @@
         "views/sale_order_views.xml",
         "views/res_config_settings_views.xml",
         "views/customer_tier_request_views.xml",
+        "report/customer_account_review_report.xml",
+        "report/customer_account_review_templates.xml",
         "views/menus.xml",
     ],
     "assets": {
