@@ -63,7 +63,6 @@ class CustomerTierRequest(models.Model):
     )
     requested_tier_id = fields.Many2one(
         "customer.tier",
-        string="Requested Tier",
         required=True,
         ondelete="restrict",
         tracking=True,

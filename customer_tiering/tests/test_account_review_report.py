@@ -72,9 +72,7 @@ class TestAccountReviewReport(TieringCase):
     def test_renders_pdf(self):
         # One customer per job: the wkhtmltopdf of these machines (unpatched
         # qt) fails on any multi-document job, Odoo's own reports included.
-        Report = self.env["ir.actions.report"].with_context(
-            force_report_rendering=True
-        )
+        Report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
         for customer in self.customer | self.empty:
             pdf, kind = Report._render_qweb_pdf(REPORT, customer.ids)
             self.assertEqual(kind, "pdf")
