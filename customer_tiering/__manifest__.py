@@ -21,6 +21,7 @@
         "data/mail_activity_type_data.xml",
         "data/mail_template_data.xml",
         "data/customer_maintenance_plan_data.xml",
+        "data/customer_tier_request_data.xml",
         "wizard/customer_tier_override_wizard_views.xml",
         "views/customer_tier_views.xml",
         "views/customer_tier_history_views.xml",
@@ -34,6 +35,9 @@
         "views/res_partner_views.xml",
         "views/sale_order_views.xml",
         "views/res_config_settings_views.xml",
+        "views/customer_tier_request_views.xml",
+        "report/customer_account_review_report.xml",
+        "report/customer_account_review_templates.xml",
         "views/menus.xml",
     ],
     "assets": {

@@ -15,4 +15,6 @@ from . import customer_maintenance_plan_line
 from . import customer_touch
 from . import customer_profile_plan
 from . import customer_plan_compliance_report
+from . import customer_tier_request
+from . import report_customer_account_review
 from . import mail_activity

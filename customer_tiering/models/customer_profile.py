@@ -458,7 +458,13 @@ class CustomerProfile(models.Model):
                         "p.health_data, p.evaluated_on"
                     ),
                     # Evaluated before this transaction began: without the order.
-                    SQL("p.evaluated_at < (now() AT TIME ZONE 'UTC')"),
+                    # evaluated_at has whole seconds (fields.Datetime.now()):
+                    # an evaluation in the second the transaction began may be
+                    # of this transaction, so it does not count as before.
+                    SQL(
+                        "p.evaluated_at"
+                        " < date_trunc('second', now() AT TIME ZONE 'UTC')"
+                    ),
                 ],
                 ranks=False,
             )

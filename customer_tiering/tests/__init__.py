@@ -6,3 +6,5 @@ from . import test_plans
 from . import test_tour
 from . import test_access
 from . import test_multi_company
+from . import test_tier_request
+from . import test_account_review_report
