@@ -132,19 +132,23 @@ class TestIntegrity(TieringCase):
         self.assertEqual(keep.history_ids.sorted("id")[-1].to_tier_id, self.tier_a)
 
     def test_merge_into_a_customer_without_profile(self):
+        # The destination's orders predate the addon: no profile yet.
+        self.make_order(self.customer, 600_000, confirm=False).with_context(
+            customer_tiering_skip=True
+        ).action_confirm()
         self.make_order(self.duplicate, 800_000, days_ago=30)
-        self.refresh(partner=self.duplicate)
-        self.override(self.duplicate, self.tier_s, "Reference customer")
         profile = self.profile(self.duplicate)
         history = profile.history_ids
+        self.assertEqual(profile.tier_id, self.tier_b)
         self.assertFalse(self.profile())
         self.merge(self.duplicate, self.customer)
-        # The source's profile is now the destination's, override included.
+        # The source's profile is now the destination's, re-evaluated at once
+        # on both customers' orders: 1.4M is tier A.
         self.assertEqual(self.profile(), profile)
-        self.assertEqual(profile.override_tier_id, self.tier_s)
-        self.assertEqual(profile.tier_id, self.tier_s)
-        self.assertEqual(self.tier_of(), self.tier_s)
         self.assertLessEqual(history, profile.history_ids)
+        self.assertEqual(profile.revenue, 1_400_000)
+        self.assertEqual(profile.tier_id, self.tier_a)
+        self.assertEqual(self.tier_of(), self.tier_a)
 
     def test_merge_keeps_the_destination_override(self):
         self.make_order(self.customer, 300_000, days_ago=40)
@@ -152,11 +156,28 @@ class TestIntegrity(TieringCase):
         self.refresh(partner=self.customer | self.duplicate)
         self.override(self.customer, self.tier_b, "Destination's decision")
         self.override(self.duplicate, self.tier_s, "Source's decision")
+        source_decision = self.profile(self.duplicate).history_ids.filtered(
+            lambda h: h.cause == "override_set"
+        )
         self.merge(self.duplicate, self.customer)
         profile = self.profile()
         self.assertEqual(profile.override_tier_id, self.tier_b)
         self.assertEqual(profile.override_reason, "Destination's decision")
         self.assertEqual(self.tier_of(), self.tier_b)
+        # The source's decision stays in the (merged) history.
+        self.assertEqual(source_decision.exists().profile_id, profile)
+        self.assertEqual(source_decision.reason, "Source's decision")
+
+    def test_merge_carries_a_source_override(self):
+        self.make_order(self.customer, 300_000, days_ago=40)
+        self.make_order(self.duplicate, 100_000, days_ago=30)
+        self.override(self.duplicate, self.tier_s, "Reference customer")
+        self.merge(self.duplicate, self.customer)
+        profile = self.profile()
+        self.assertEqual(profile.override_tier_id, self.tier_s)
+        self.assertEqual(profile.override_reason, "Reference customer")
+        self.assertEqual(profile.tier_id, self.tier_s)
+        self.assertEqual(self.tier_of(), self.tier_s)
 
     # ------------------------------------------------------------------
     # Tiers
