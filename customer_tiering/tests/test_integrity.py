@@ -131,6 +131,33 @@ class TestIntegrity(TieringCase):
         self.assertEqual(self.tier_of(), self.tier_a)
         self.assertEqual(keep.history_ids.sorted("id")[-1].to_tier_id, self.tier_a)
 
+    def test_merge_per_company(self):
+        """Company 1: both have a profile (merged into the destination's);
+        company B: only the source (its profile becomes the destination's)."""
+        company_b = self.env["res.company"].create({"name": "Tiering Merge Co B"})
+        self.make_order(self.customer, 300_000, days_ago=40)
+        self.make_order(self.duplicate, 800_000, days_ago=30)
+        self.env["customer.tier.override.wizard"].with_company(company_b).create(
+            {
+                "partner_id": self.duplicate.id,
+                "company_id": company_b.id,
+                "tier_id": self.tier_s.id,
+                "reason": "Key account in B",
+            }
+        ).action_apply()
+        keep = self.profile()
+        in_b = self.profile(self.duplicate, company_b)
+        history = self.profile(self.duplicate).history_ids | in_b.history_ids
+        self.merge(self.duplicate, self.customer)
+        self.assertEqual(self.profile(), keep)
+        self.assertEqual(self.profile(company=company_b), in_b)
+        self.assertEqual(len(history.exists()), len(history))
+        self.assertEqual(history.partner_id, self.customer)
+        self.assertEqual(history.profile_id, keep | in_b)
+        self.assertEqual(self.tier_of(), self.tier_a)
+        self.assertEqual(in_b.override_tier_id, self.tier_s)
+        self.assertEqual(self.tier_of(company=company_b), self.tier_s)
+
     def test_merge_into_a_customer_without_profile(self):
         # The destination's orders predate the addon: no profile yet.
         self.make_order(self.customer, 600_000, confirm=False).with_context(
