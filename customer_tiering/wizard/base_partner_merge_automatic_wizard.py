@@ -82,7 +82,7 @@ class BasePartnerMergeAutomaticWizard(models.TransientModel):
                 repoint.append(keeper[0])
             moves.extend((other[0], keeper[0]) for other in others)
             # The destination's override (and pinned plan) wins; without one,
-            # a source's carries over (the most recent profile's).
+            # a source's carries over (the newest source profile's).
             if not keeper[3]:
                 override_from.extend(
                     (keeper[0], other[0]) for other in reversed(others) if other[3]
