@@ -1,6 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools.sql import create_index
+
+from .customer_profile import ENGINE_CONTEXT
 
 BANDS = [("healthy", "Healthy"), ("watch", "Watch"), ("at_risk", "At Risk")]
 
@@ -33,6 +36,23 @@ class CustomerHealthSnapshot(models.Model):
     reason = fields.Selection(
         [("monthly", "Monthly"), ("band", "Band change")], required=True
     )
+
+    def write(self, vals):
+        # Append-only, as the tier history (see customer.tier.history).
+        if not (self.env.su and self.env.context.get(ENGINE_CONTEXT)):
+            self.check_access("write")
+            raise UserError(
+                self.env._(
+                    "Health snapshots are an audit trail: they cannot be changed."
+                )
+            )
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_audit_trail(self):
+        raise UserError(
+            self.env._("Health snapshots are an audit trail: they cannot be deleted.")
+        )
 
     def init(self):
         # The refresh's recent history: a batch of profiles, the last weeks.

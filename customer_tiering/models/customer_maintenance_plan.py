@@ -1,5 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from .sql_arrays import array_literal
 
 
 class CustomerMaintenancePlan(models.Model):
@@ -81,6 +85,39 @@ class CustomerMaintenancePlan(models.Model):
             # Customers move to their new plan with the next scheduling run.
             self.env["customer.profile"]._trigger_followups()
         return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_used(self):
+        """A plan that customers follow (or are pinned to), with open
+        follow-ups or recorded touches, stays (archived): deleting it would
+        orphan them (no rhythm, no compliance)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT pl.id FROM customer_maintenance_plan pl
+                 WHERE pl.id = ANY(%(ids)s::int4[]) AND (
+                       EXISTS (SELECT 1 FROM customer_profile
+                                WHERE plan_id = pl.id OR pinned_plan_id = pl.id)
+                    OR EXISTS (SELECT 1 FROM customer_touch WHERE plan_id = pl.id)
+                    OR EXISTS (SELECT 1 FROM mail_activity a
+                                 JOIN customer_maintenance_plan_line l
+                                   ON l.id = a.customer_plan_line_id
+                                WHERE l.plan_id = pl.id))
+                """,
+                ids=array_literal(self.ids),
+            )
+        )
+        used = self.browse([row[0] for row in self.env.cr.fetchall()])
+        if used:
+            raise UserError(
+                self.env._(
+                    "Maintenance plan %(plans)s is in use (customers follow it, "
+                    "or it has follow-ups or recorded touches): archive it "
+                    "instead of deleting it.",
+                    plans=", ".join(used.mapped("name")),
+                )
+            )
 
     def action_view_customers(self):
         self.ensure_one()

@@ -2,8 +2,10 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
-from odoo.tools import is_html_empty
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, is_html_empty
+
+from .sql_arrays import array_literal
 
 # The vocabulary of mail.activity.plan.template's responsible_type, with the
 # owners a customer has.
@@ -129,6 +131,36 @@ class CustomerMaintenancePlanLine(models.Model):
                         name=line.name,
                     )
                 )
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_used(self):
+        """A touch with follow-ups (open or not) or recorded touches stays:
+        deleting it would orphan them."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT l.id FROM customer_maintenance_plan_line l
+                 WHERE l.id = ANY(%(ids)s::int4[]) AND (
+                       EXISTS (SELECT 1 FROM customer_touch
+                                WHERE plan_line_id = l.id)
+                    OR EXISTS (SELECT 1 FROM mail_activity
+                                WHERE customer_plan_line_id = l.id))
+                """,
+                ids=array_literal(self.ids),
+            )
+        )
+        used = self.browse([row[0] for row in self.env.cr.fetchall()])
+        if used:
+            raise UserError(
+                self.env._(
+                    "Touch %(touches)s of a maintenance plan has follow-ups or "
+                    "recorded touches: it cannot be deleted. To stop it, archive "
+                    "its plan (duplicate the plan first to keep its other "
+                    "touches).",
+                    touches=", ".join(used.mapped("name")),
+                )
+            )
 
     @api.onchange("activity_type_id")
     def _onchange_activity_type_id(self):

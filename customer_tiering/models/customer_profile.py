@@ -78,6 +78,30 @@ OVERRIDE_FIELDS = (
     "override_user_id",
     "override_date",
 )
+# The profile's figures, its tier and its plan state are the engine's: the
+# refresh and the scheduler store them (in bulk SQL, or with write() under
+# ENGINE_CONTEXT as superuser, see ``_engine``).  Written any other way they
+# would bypass the tier history, the chatter and the partner fields; a tier
+# is set by hand with an override.
+ENGINE_CONTEXT = "customer_tiering_engine"
+ENGINE_FIELDS = frozenset(
+    {
+        *(name for name, __ in METRIC_COLUMNS),
+        *(name for name, __ in HEALTH_COLUMNS),
+        "evaluated_at",
+        "evaluated_on",
+        "refresh_run",
+        "plan_id",
+        "plan_start",
+        "next_touch_date",
+        "touches_due",
+        "touches_on_time",
+        "plan_compliance",
+        "followups_checked_on",
+    }
+)
+# A profile is the customer's in a company: moved by the partner merge only.
+KEY_FIELDS = frozenset({"partner_id", "company_id"})
 
 
 @functools.cache
@@ -217,6 +241,83 @@ class CustomerProfile(models.Model):
         drop_index(
             self.env.cr, make_index_name(self._table, "refresh_run"), self._table
         )
+
+    # ------------------------------------------------------------------
+    # Integrity: engine-owned figures, audit trail
+    # ------------------------------------------------------------------
+    def _engine(self):
+        """These profiles, to store what the engine decided with write()."""
+        # sudo: the engine stores system-maintained state, whatever the user
+        # whose action triggered it may write; ENGINE_CONTEXT lets the write
+        # through _check_engine_fields (only with superuser rights, so that
+        # a context passed over RPC cannot).
+        return self.sudo().with_context(**{ENGINE_CONTEXT: True})
+
+    def _check_engine_fields(self, names, operation):
+        """Refuse to write the engine's fields outside the engine."""
+        if self.env.su and self.env.context.get(ENGINE_CONTEXT):
+            return
+        if ENGINE_FIELDS & set(names) or (
+            operation == "write" and KEY_FIELDS & set(names)
+        ):
+            # Access errors first: who may not write profiles at all is told so.
+            self.check_access(operation)
+            raise UserError(
+                self.env._(
+                    "The tier, the figures and the plan state of a customer are "
+                    "computed by Customer Tiering and cannot be changed directly: "
+                    "set an override instead (Override Tier on the customer)."
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_engine_fields(vals, "create")
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_engine_fields(vals, "write")
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_audited(self):
+        """A profile with tier history, health snapshots or touches keeps
+        them: deleting it would delete them with it (database cascade)."""
+        if self._audited_partner_ids(profile_ids=self.ids):
+            raise UserError(
+                self.env._(
+                    "This tiering profile has a tier history, health snapshots "
+                    "or touches: they are an audit trail and cannot be deleted."
+                )
+            )
+
+    @api.model
+    def _audited_partner_ids(self, profile_ids=None, partner_ids=None):
+        """Partner ids of the profiles (given by id, or by partner) that have
+        an audit trail (tier history, health snapshots, touches), in one SQL."""
+        self.env.flush_all()
+        if profile_ids is not None:
+            column, ids = SQL("p.id"), profile_ids
+        else:
+            column, ids = SQL("p.partner_id"), partner_ids
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT DISTINCT p.partner_id FROM customer_profile p
+                 WHERE %(column)s = ANY(%(ids)s::int4[]) AND (
+                       EXISTS (SELECT 1 FROM customer_tier_history
+                                WHERE profile_id = p.id)
+                    OR EXISTS (SELECT 1 FROM customer_health_snapshot
+                                WHERE profile_id = p.id)
+                    OR EXISTS (SELECT 1 FROM customer_touch
+                                WHERE profile_id = p.id))
+                """,
+                column=column,
+                ids=array_literal(ids),
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
 
     # ------------------------------------------------------------------
     # Refresh entry points

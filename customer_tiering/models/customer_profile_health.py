@@ -641,8 +641,19 @@ class CustomerProfile(models.Model):
                 ("activity_type_id", "=", activity_type.id),
             ]
         ).unlink()
-        self.health_snapshot_ids.unlink()
-        self.write(
+        # Snapshots are append-only for the ORM (see customer.health.snapshot):
+        # the demo's own, scored while its orders loaded, go in SQL.
+        self.env["customer.health.snapshot"].flush_model()
+        self.env.cr.execute(
+            SQL(
+                "DELETE FROM customer_health_snapshot "
+                "WHERE profile_id = ANY(%s::int4[])",
+                array_literal(self.ids),
+            )
+        )
+        self.env["customer.health.snapshot"].invalidate_model()
+        self.invalidate_model(["health_snapshot_ids"])
+        self._engine().write(
             dict.fromkeys(
                 ("health_score", "health_band", "health_trend", "health_warned_on"),
                 False,

@@ -168,8 +168,8 @@ class CustomerProfile(models.Model):
         for profile, plan in new_plan.items():
             by_plan[plan].append(profile.id)
         for plan, ids in by_plan.items():
-            # sudo: the plan is system-maintained, like the tier.
-            self.browse(ids).sudo().write({"plan_id": plan.id, "plan_start": today})
+            # The plan is system-maintained, like the tier.
+            self.browse(ids)._engine().write({"plan_id": plan.id, "plan_start": today})
         if bodies:
             self.env["res.partner"].browse(list(bodies))._message_log_batch(bodies)
         return moved
@@ -579,7 +579,7 @@ class CustomerProfile(models.Model):
         profiles = self.search([("company_id", "=", company.id)])
         profiles._sync_plans(today)
         start = today - timedelta(days=100)
-        profiles.filtered("plan_id").write({"plan_start": start})
+        profiles.filtered("plan_id")._engine().write({"plan_start": start})
         notes = [
             ("positive", self.env._("Interested in the new product line.")),
             ("neutral", self.env._("Busy quarter, will come back to us.")),

@@ -3,8 +3,10 @@ from collections import defaultdict
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 from ..engine import tiering
+from .sql_arrays import array_literal
 
 CRITERIA_FIELDS = (
     "use_min_revenue",
@@ -259,6 +261,8 @@ class CustomerTier(models.Model):
         return tiers
 
     def write(self, vals):
+        if "active" in vals and not vals["active"]:
+            self._check_catch_all_kept()
         res = super().write(vals)
         if set(vals) & {*CRITERIA_FIELDS, "rank", "active", "company_id"}:
             self.env.registry.clear_cache()  # _ladder_rules
@@ -271,20 +275,89 @@ class CustomerTier(models.Model):
         return res
 
     @api.ondelete(at_uninstall=False)
-    def _unlink_except_carried(self):
-        # sudo: a tier shared between companies may be carried in a company
-        # the current user cannot see; deleting it would break that history.
-        if (
-            self.env["customer.profile"]
-            .sudo()
-            .search_count([("tier_id", "in", self.ids)], limit=1)
-        ):
-            raise ValidationError(
+    def _unlink_except_used(self):
+        """A tier that any record refers to stays (archived): deleting it would
+        empty the history's from/to (a downgrade would read as an "up"), the
+        snapshots, touches, requests and plans that name it."""
+        used = self._used_tier_ids()
+        if used:
+            raise UserError(
                 self.env._(
-                    "Customers carry this tier: archive it instead of deleting "
-                    "it, so their history stays readable."
+                    "Tier %(tiers)s is used by customers, their tier history, "
+                    "health snapshots, touches, tier review requests or "
+                    "maintenance plans: archive it instead of deleting it, so "
+                    "that their history stays readable.",
+                    tiers=", ".join(self.browse(used).mapped("name")),
                 )
             )
+        self._check_catch_all_kept()
+
+    def _used_tier_ids(self):
+        """Ids of these tiers that a record of this addon refers to, in one
+        SQL (whatever companies the user may read)."""
+        self.env.flush_all()
+        references = (
+            ("customer_profile", "tier_id"),
+            ("customer_profile", "computed_tier_id"),
+            ("customer_profile", "override_tier_id"),
+            ("customer_tier_history", "from_tier_id"),
+            ("customer_tier_history", "to_tier_id"),
+            ("customer_health_snapshot", "tier_id"),
+            ("customer_touch", "tier_id"),
+            ("customer_tier_request", "current_tier_id"),
+            ("customer_tier_request", "requested_tier_id"),
+            ("customer_maintenance_plan_customer_tier_rel", "customer_tier_id"),
+        )
+        self.env.cr.execute(
+            SQL(
+                "SELECT t.id FROM customer_tier t "
+                "WHERE t.id = ANY(%s::int4[]) AND (%s)",
+                array_literal(self.ids),
+                SQL(" OR ").join(
+                    SQL(
+                        "EXISTS (SELECT 1 FROM %s WHERE %s = t.id)",
+                        SQL.identifier(table),
+                        SQL.identifier(column),
+                    )
+                    for table, column in references
+                ),
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    def _check_catch_all_kept(self):
+        """Refuse to remove (archive or delete) the catch-all tier of a ladder
+        that customers are tiered with while other tiers of it stay: the
+        refresh of their company would stop (see ``_check_usable_ladder``).
+        Removing a whole ladder (to replace it) is allowed."""
+        catch_all = self.filtered(lambda t: t.active and t.is_catch_all)
+        if not catch_all:
+            return
+        # sudo: the companies on this ladder and their customers, whatever
+        # the current user may read.
+        Tier = self.sudo()
+        Profile = self.env["customer.profile"].sudo()
+        for company in self.env["res.company"].sudo().search([]):
+            ladder = Tier._get_ladder(company)
+            removed = ladder & catch_all
+            remaining = ladder - self
+            if (
+                removed
+                and remaining
+                and not remaining.filtered("is_catch_all")
+                and Profile.search_count([("company_id", "=", company.id)], limit=1)
+            ):
+                raise UserError(
+                    self.env._(
+                        "Tier %(tier)s is the catch-all tier of the ladder that "
+                        "the customers of %(company)s are tiered with: without "
+                        "it some customers would get no tier. Keep it, or make "
+                        "another tier the catch-all (the bottom tier, without "
+                        "criteria) first.",
+                        tier=removed[:1].name,
+                        company=company.name,
+                    )
+                )
 
     def action_view_customers(self):
         self.ensure_one()

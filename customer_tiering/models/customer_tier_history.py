@@ -2,8 +2,9 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
-from .customer_profile import CAUSES
+from .customer_profile import CAUSES, ENGINE_CONTEXT
 
 
 class CustomerTierHistory(models.Model):
@@ -50,6 +51,22 @@ class CustomerTierHistory(models.Model):
                 entry.direction = "down"
             else:
                 entry.direction = "same"
+
+    def write(self, vals):
+        # The audit trail is append-only: only the engine (superuser, with its
+        # context key) may correct a row, e.g. when a partner merge moves it.
+        if not (self.env.su and self.env.context.get(ENGINE_CONTEXT)):
+            self.check_access("write")
+            raise UserError(
+                self.env._("The tier history is an audit trail: it cannot be changed.")
+            )
+        return super().write(vals)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_audit_trail(self):
+        raise UserError(
+            self.env._("The tier history is an audit trail: it cannot be deleted.")
+        )
 
     def _chatter_body(self):
         """The partner's note: the partner may be shared with other companies,

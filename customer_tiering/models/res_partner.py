@@ -2,7 +2,7 @@
 from collections import defaultdict
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 
 from .customer_health_snapshot import BANDS
 
@@ -320,6 +320,24 @@ class ResPartner(models.Model):
                 cause="strategic",
             )
         return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_customer_audit_trail(self):
+        """A customer with a tier history, health snapshots or touches is
+        archived, not deleted: the database would delete that audit trail with
+        it.  (Merging it into another customer moves the trail first.)"""
+        audited = self.env["customer.profile"]._audited_partner_ids(
+            partner_ids=self.ids
+        )
+        if audited:
+            raise UserError(
+                self.env._(
+                    "%(customers)s has a customer tier history, health snapshots "
+                    "or touches: archive the contact instead of deleting it, or "
+                    "merge it into another contact to move them there.",
+                    customers=", ".join(self.browse(audited).mapped("display_name")),
+                )
+            )
 
     def _check_customer_strategic_rights(self):
         """Only Customer Tiering managers mark accounts strategic: the flag

@@ -65,7 +65,7 @@ class TestPlans(TieringCase):
         self.make_order(partner, 5_000_000)
         profile = self.profile(partner)
         self.assertEqual(profile.plan_id, self.plan_s)
-        profile.sudo().plan_start = self.today + timedelta(days=start_days)
+        profile._engine().plan_start = self.today + timedelta(days=start_days)
         return profile
 
     def followups(self, profiles=None):
@@ -189,7 +189,7 @@ class TestPlans(TieringCase):
         # again, still finds the follow-ups open
         Profile = self.env["customer.profile"]
         Profile._cron_schedule_followups()
-        profile.sudo().followups_checked_on = False
+        profile._engine().followups_checked_on = False
         totals = Profile._cron_schedule_followups()
         self.assertEqual(self.followups(profile), first)
         self.assertEqual(totals["activities"], 0)
@@ -243,7 +243,7 @@ class TestPlans(TieringCase):
         # 1st at Pago Pago (UTC-11); the weekly call due Jan 4th is created 2
         # days ahead in the owner's calendar.
         profile = self.strategic()
-        profile.sudo().plan_start = date(2030, 1, 4)
+        profile._engine().plan_start = date(2030, 1, 4)
         self.salesman.tz = "Pacific/Pago_Pago"
         with freeze_time("2030-01-01 20:00:00"):
             profile._schedule_followups(only={(profile.id, self.call.id)})
@@ -331,7 +331,7 @@ class TestPlans(TieringCase):
         big = self.make_order(self.customer, 5_000_000)
         profile = self.profile()
         self.assertEqual(profile.plan_id, self.plan_s)
-        profile.sudo().plan_start = self.today + timedelta(days=3)
+        profile._engine().plan_start = self.today + timedelta(days=3)
         last_call = self.today - timedelta(days=8)
         self.touch(profile, self.call, last_call, last_call)
         profile._schedule_followups(today=self.today)
@@ -445,7 +445,7 @@ class TestPlans(TieringCase):
             [("partner_id", "in", customers.ids)]
         )
         self.assertEqual(profiles.plan_id, self.plan_c)
-        profiles.sudo().plan_start = self.today - timedelta(days=1)
+        profiles._engine().plan_start = self.today - timedelta(days=1)
         Mail = self.env["mail.mail"]
         stats = profiles._schedule_followups(today=self.today)
         self.assertEqual((stats["emails"], stats["skipped"]), (1, 2))

@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from .common import TieringCase
@@ -89,5 +89,5 @@ class TestTierConfig(TieringCase):
 
     def test_tier_in_use_cannot_be_deleted(self):
         self.make_order(self.customer, 100_000)
-        with self.assertRaises(ValidationError):
+        with self.assertRaises(UserError):
             self.tier_c.unlink()

@@ -77,7 +77,9 @@ class TestTours(HttpCase):
         profile = customer.customer_profile_id
         call = self.env.ref("customer_tiering.plan_strategic_call")
         self.assertEqual(profile.plan_id, call.plan_id)
-        profile.plan_start = fields.Date.context_today(profile) - timedelta(days=1)
+        profile._engine().plan_start = fields.Date.context_today(profile) - timedelta(
+            days=1
+        )
         profile._schedule_followups()
         planned = profile.followup_ids.filtered(
             lambda a: a.customer_plan_line_id == call
