@@ -9,6 +9,7 @@ from unittest.mock import patch
 import psycopg2
 
 from odoo import Command, fields, sql_db
+from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
 from ..models import fault_isolation
@@ -484,3 +485,31 @@ class TestSchedulerFaults(FaultCase):
         self.env["customer.profile"]._cron_schedule_followups()
         self.assertTrue(self.followups(bad))
         self.assertEqual(bad.refresh_error_step, "refresh", "not the scheduler's")
+
+
+@tagged("post_install", "-at_install")
+class TestFaultViews(TieringCase):
+    def test_error_shown_to_managers_only(self):
+        kinds = ["list", "form", "search"]
+        for user, shown in ((self.salesman, False), (self.manager, True)):
+            Profile = self.env["customer.profile"].with_user(user)
+            views = Profile.get_views([(False, kind) for kind in kinds])["views"]
+            for kind, name in (
+                ("list", 'name="refresh_error"'),
+                ("form", 'name="refresh_error"'),
+                ("search", 'name="refresh_failed"'),
+            ):
+                self.assertEqual(
+                    name in views[kind]["arch"], shown, f"{user.login} {kind}"
+                )
+        with self.assertRaises(AccessError):
+            self.env["customer.profile"].with_user(self.salesman).search(
+                [("refresh_error", "!=", False)]
+            )
+        arch = (
+            self.env["res.config.settings"]
+            .with_user(self.env.ref("base.user_admin"))
+            .get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        self.assertIn('name="customer_tiering_failed_count"', arch)
+        self.assertIn('name="action_customer_tiering_open_failed"', arch)
