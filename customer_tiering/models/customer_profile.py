@@ -24,6 +24,7 @@ from odoo.tools import SQL
 from odoo.tools.sql import drop_index, make_index_name
 
 from ..engine import tiering
+from .fault_isolation import error_text, is_conflict, isolate
 from .res_company import TIERING_SETTINGS
 from .sql_arrays import array_literal
 
@@ -71,6 +72,27 @@ ProfileState = namedtuple(
     "tier_rank override_rank",
 )
 
+# A customer that could not be refreshed or scheduled keeps the error of the
+# step that failed until that step next succeeds for it.
+ERROR_STEPS = [
+    ("refresh", "Tier and health refresh"),
+    ("followups", "Follow-up scheduling"),
+]
+ERROR_COLUMNS = ("refresh_error", "refresh_error_on", "refresh_error_step")
+MANAGER = "customer_tiering.group_customer_tiering_manager"
+
+
+def clear_error_assignments(step):
+    """SET assignments of an UPDATE of customer_profile that clear the error
+    of ``step`` (a constant of ERROR_STEPS), keeping another step's."""
+    assert step in dict(ERROR_STEPS)
+    return ", ".join(
+        f"{column} = CASE WHEN refresh_error_step = '{step}' THEN NULL "
+        f"ELSE {column} END"
+        for column in ERROR_COLUMNS
+    )
+
+
 OVERRIDE_FIELDS = (
     "override_tier_id",
     "override_reason",
@@ -98,6 +120,9 @@ ENGINE_FIELDS = frozenset(
         "touches_on_time",
         "plan_compliance",
         "followups_checked_on",
+        "refresh_error",
+        "refresh_error_on",
+        "refresh_error_step",
     }
 )
 # A profile is the customer's in a company: moved by the partner merge only.
@@ -123,6 +148,7 @@ def _update_statement(columns, single=False):
                    evaluated_at = %(now)s,
                    evaluated_on = %(today)s,
                    refresh_run = COALESCE(%(run)s, refresh_run),
+                   {clear_error_assignments("refresh")},
                    write_date = %(now)s,
                    write_uid = %(uid)s
              WHERE id = %(a0)s
@@ -137,6 +163,7 @@ def _update_statement(columns, single=False):
                evaluated_at = %(now)s,
                evaluated_on = %(today)s,
                refresh_run = COALESCE(%(run)s, p.refresh_run),
+               {clear_error_assignments("refresh")},
                write_date = CASE WHEN {changed} THEN %(now)s ELSE p.write_date END,
                write_uid = CASE WHEN {changed} THEN %(uid)s ELSE p.write_uid END
           FROM unnest({arrays}) AS v(id, {", ".join(names)})
@@ -215,7 +242,22 @@ class CustomerProfile(models.Model):
         help="The day the figures were computed for (their windows end then).",
     )
     refresh_run = fields.Integer(
-        help="The company's full-refresh run that last evaluated this profile.",
+        help="The company's full-refresh run that last went through this profile "
+        "(evaluated it, or logged why it could not).",
+    )
+    refresh_error = fields.Text(
+        string="Last Refresh Error",
+        readonly=True,
+        groups=MANAGER,
+        help="Why the last refresh or follow-up scheduling of this customer "
+        "failed; the customer was skipped. Cleared when that step next "
+        "succeeds for the customer.",
+    )
+    refresh_error_on = fields.Datetime(
+        string="Refresh Failed On", readonly=True, groups=MANAGER
+    )
+    refresh_error_step = fields.Selection(
+        ERROR_STEPS, string="Failed Step", readonly=True, groups=MANAGER
     )
     history_ids = fields.One2many(
         "customer.tier.history", "profile_id", string="Tier History"
@@ -337,6 +379,110 @@ class CustomerProfile(models.Model):
             ids = self._ensure_profiles(commercial.ids, company)
             profiles |= self.browse(ids)._refresh(today=today, cause=cause)
         return profiles
+
+    @api.model
+    def _refresh_partners_isolated(self, partners):
+        """Re-evaluate ``partners`` (any contacts) in the current company after
+        a user's own action (the sales-order and invoice hooks): all or nothing
+        per customer, and never an error for the user's action.
+
+        A customer that fails is rolled back, logged and marked on its profile
+        (``refresh_error``).  A concurrency error is raised again once rolled
+        back: within this transaction's snapshot it would only repeat, and
+        Odoo retries the whole request in a new one.
+        """
+        commercial = partners.commercial_partner_id
+        if not commercial:
+            return
+        ids = self._ensure_profiles(commercial.ids, self.env.company)
+        failed = isolate(
+            self.env.cr, ids, lambda batch: self.browse(batch)._refresh(), tries=1
+        )
+        conflict = next(filter(is_conflict, failed.values()), None)
+        if conflict is not None:
+            raise conflict
+        if failed:
+            self._mark_failed(failed, "refresh", level=logging.ERROR)
+
+    @api.model
+    def _refresh_isolated(self, ids, cause=None, run=None, fresh_transaction=False):
+        """One batch of the nightly refresh (profile ``ids`` of the current
+        company): in bulk, else customer by customer (see fault_isolation).
+        The customers that fail are logged and marked as gone through by
+        ``run``: the run goes on past them, the next run tries them again."""
+        failed = isolate(
+            self.env.cr,
+            ids,
+            lambda batch: self.browse(batch)._refresh(cause=cause, run=run),
+            fresh_transaction=fresh_transaction,
+        )
+        if failed:
+            self._mark_failed(failed, "refresh", refresh_run=run)
+        return failed
+
+    @api.model
+    def _mark_failed(self, errors, step, level=logging.WARNING, **columns):
+        """Log ``errors`` (``{profile id: exception}``) of ``step`` and show
+        them on the profiles (``refresh_error``...), setting ``columns`` too
+        (the run markers that let a run go on past them).
+
+        A profile whose row is locked or was changed by a concurrent
+        transaction cannot be marked: it is only logged (the concurrent
+        transaction was refreshing it).
+        """
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, partner_id FROM customer_profile WHERE id = ANY(%s)",
+                list(errors),
+            )
+        )
+        partner_of = dict(self.env.cr.fetchall())
+        texts = {}
+        for profile_id, error in errors.items():
+            texts[profile_id] = error_text(error)
+            _logger.log(
+                level,
+                "customer_tiering: customer %s (profile %s) skipped by the %s: %s",
+                partner_of.get(profile_id),
+                profile_id,
+                dict(ERROR_STEPS)[step].lower(),
+                texts[profile_id],
+                # A traceback for what is not a user-readable error.
+                exc_info=None if isinstance(error, UserError) else error,
+            )
+        now = fields.Datetime.now()
+
+        def mark(ids):
+            self.env.cr.execute(
+                SQL(
+                    """
+                    UPDATE customer_profile AS p
+                       SET refresh_error = v.error,
+                           refresh_error_on = %(now)s,
+                           refresh_error_step = %(step)s
+                           %(columns)s
+                      FROM unnest(%(ids)s::int4[], %(errors)s::text[]) AS v(id, error)
+                     WHERE p.id = v.id
+                    """,
+                    now=now,
+                    step=step,
+                    columns=SQL("").join(
+                        SQL(", %s = %s", SQL.identifier(name), value)
+                        for name, value in columns.items()
+                    ),
+                    ids=ids,
+                    errors=[texts[profile_id] for profile_id in ids],
+                )
+            )
+
+        unmarked = isolate(self.env.cr, list(errors), mark)
+        if unmarked:
+            _logger.warning(
+                "customer_tiering: profiles %s could not be marked as failed "
+                "(concurrent update); they stay to do.",
+                sorted(unmarked),
+            )
+        self.invalidate_model([*ERROR_COLUMNS, *columns])
 
     def _refresh(self, today=None, cause=None, run=None):
         """Re-evaluate these profiles (all of one company) and store the results.
@@ -515,6 +661,7 @@ class CustomerProfile(models.Model):
                 "evaluated_at",
                 "evaluated_on",
                 "refresh_run",
+                *ERROR_COLUMNS,
                 "write_date",
                 "write_uid",
             ]
@@ -977,7 +1124,9 @@ class CustomerProfile(models.Model):
                     if auto_commit:
                         self.env.cr.commit()  # pylint: disable=invalid-commit
                     break
-                batch._refresh(cause=cause, run=run)
+                Profile._refresh_isolated(
+                    batch.ids, cause=cause, run=run, fresh_transaction=auto_commit
+                )
                 done += len(batch)
                 batches += 1
                 last_id = batch.ids[-1]

@@ -20,6 +20,8 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..engine import cadence
+from .customer_profile import ERROR_COLUMNS, clear_error_assignments
+from .fault_isolation import isolate
 from .sql_arrays import array_literal
 
 _logger = logging.getLogger(__name__)
@@ -488,17 +490,19 @@ class CustomerProfile(models.Model):
         names = [name for name, __ in PLAN_COLUMNS]
         self.env.cr.execute(
             SQL(
-                "UPDATE customer_profile AS p SET %s FROM (VALUES %s) AS v(id, %s) "
-                "WHERE p.id = v.id",
+                "UPDATE customer_profile AS p SET %s, %s FROM (VALUES %s) "
+                "AS v(id, %s) WHERE p.id = v.id",
                 SQL(", ").join(
                     SQL("%s = v.%s::%s", SQL.identifier(n), SQL.identifier(n), SQL(t))
                     for n, t in PLAN_COLUMNS
                 ),
+                # A constant: the error of an earlier scheduling, now done.
+                SQL(clear_error_assignments("followups")),
                 values,
                 SQL(", ").join(SQL.identifier(n) for n in names),
             )
         )
-        self.invalidate_model(names)
+        self.invalidate_model([*names, *ERROR_COLUMNS])
 
     # ------------------------------------------------------------------
     # The nightly cron, in committed batches
@@ -544,7 +548,23 @@ class CustomerProfile(models.Model):
                 ("followups_checked_on", "<", today),
             ]
             while batch := Profile.search(domain, limit=batch_size, order="id"):
-                totals.update(batch._schedule_followups())
+                # In bulk, else customer by customer: a customer that fails (a
+                # broken plan e-mail template...) is logged, marked as checked
+                # today so that the next call does not start with it again,
+                # and retried tomorrow.
+                failed = isolate(
+                    self.env.cr,
+                    batch.ids,
+                    lambda ids, P=Profile: totals.update(
+                        P.browse(ids)._schedule_followups()
+                    ),
+                    fresh_transaction=auto_commit,
+                )
+                if failed:
+                    Profile._mark_failed(
+                        failed, "followups", followups_checked_on=today
+                    )
+                    totals["failed"] += len(failed)
                 done += len(batch)
                 batches += 1
                 self.env["ir.cron"]._notify_progress(
@@ -559,13 +579,14 @@ class CustomerProfile(models.Model):
         _logger.info(
             "customer_tiering: follow-ups scheduled for %s customers: %s activities, "
             "%s e-mails queued, %s e-mails skipped, %s fallback owners, %s without "
-            "owner.",
+            "owner, %s failed.",
             done,
             totals["activities"],
             totals["emails"],
             totals["skipped"],
             totals["fallback"],
             totals["no_owner"],
+            totals["failed"],
         )
         return totals
 

@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResConfigSettings(models.TransientModel):
@@ -38,6 +38,24 @@ class ResConfigSettings(models.TransientModel):
     customer_plan_default_user_id = fields.Many2one(
         related="company_id.customer_plan_default_user_id", readonly=False
     )
+    customer_tiering_failed_count = fields.Integer(
+        string="Customers Failed",
+        compute="_compute_customer_tiering_failed_count",
+        help="Customers of this company whose last refresh or follow-up "
+        "scheduling failed (they were skipped).",
+        groups="customer_tiering.group_customer_tiering_manager",
+    )
+
+    @api.depends("company_id")
+    def _compute_customer_tiering_failed_count(self):
+        Profile = self.env["customer.profile"]
+        for settings in self:
+            settings.customer_tiering_failed_count = Profile.search_count(
+                [
+                    ("company_id", "=", settings.company_id.id),
+                    ("refresh_error", "!=", False),
+                ]
+            )
 
     # Changing a setting writes the company, which requests a full refresh
     # (res.company.write): settings and direct writes behave alike.
@@ -61,6 +79,15 @@ class ResConfigSettings(models.TransientModel):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def action_customer_tiering_open_failed(self):
+        """The Key Accounts of this company whose last refresh failed."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_tiering.action_customer_profile"
+        )
+        action["domain"] = [("company_id", "=", self.company_id.id)]
+        action["context"] = {"search_default_refresh_failed": 1}
+        return action
 
     def action_customer_tiering_open_plans(self):
         return self.env["ir.actions.act_window"]._for_xml_id(

@@ -1,12 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import logging
-
 from odoo import api, fields, models
-from odoo.exceptions import UserError
 
+from .fault_isolation import attempt, is_conflict
 from .sql_indexes import create_indexes
-
-_logger = logging.getLogger(__name__)
 
 # Changing one of these on a confirmed order changes its customer's figures.
 TIERING_FIELDS = {"partner_id", "date_order", "company_id", "state", "currency_rate"}
@@ -57,24 +53,24 @@ class SaleOrder(models.Model):
 
     @api.model
     def _customer_tiering_refresh_for(self, company, partners):
-        """One aggregate for ``partners``' companies in ``company``.
+        """Re-evaluate ``partners``' companies in ``company`` after a user's
+        action on their orders or invoices, in this transaction.
 
-        A ladder that cannot be used (no catch-all tier) must never block a
-        sale or an invoice: the problem is logged, and the nightly refresh and
-        the Settings' refresh button report it too.
+        The user's own action succeeded with the user's rights; this is the
+        system's bookkeeping, all or nothing per customer: a customer that
+        cannot be re-evaluated (a ladder without catch-all tier...) is logged
+        and marked on its profile, and never blocks the sale or the invoice.
+        The nightly refresh and the Settings' refresh button report it too.
         """
         if self.env.context.get("customer_tiering_skip") or not partners:
             return
-        try:
-            self.env["customer.profile"].with_company(company)._refresh_partners(
-                partners, companies=company
-            )
-        except UserError as error:
-            _logger.error(
-                "customer_tiering: customers %s not re-evaluated: %s",
-                partners.commercial_partner_id.ids,
-                error,
-            )
+        # sudo: the refresh writes profiles, tier history, partner fields and
+        # plan follow-ups that the acting user (a salesperson on their own
+        # documents, an accountant posting an invoice) may not write; the
+        # user's own action was checked against their rights already.
+        self.env["customer.profile"].sudo().with_company(
+            company
+        )._refresh_partners_isolated(partners)
 
     def _action_confirm(self):
         res = super()._action_confirm()
@@ -86,17 +82,19 @@ class SaleOrder(models.Model):
         """The common case, one order confirmed in the UI: its customer is
         re-evaluated from the stored figures plus this order (see
         ``customer.profile._refresh_after_confirm``).  False when the full
-        evaluation must run instead."""
+        evaluation must run instead (it also runs when the quick one fails:
+        rolled back, it is retried and logged there)."""
         if len(self) != 1 or self.env.context.get("customer_tiering_skip"):
             return False
-        try:
-            return (
-                self.env["customer.profile"]
-                .with_company(self.company_id)
-                ._refresh_after_confirm(self)
-            )
-        except UserError:
-            return False  # the full evaluation logs the problem
+        # sudo: as in _customer_tiering_refresh_for, the system's bookkeeping
+        # after the user's confirmation.
+        Profile = self.env["customer.profile"].sudo().with_company(self.company_id)
+        done, error = attempt(
+            self.env.cr, Profile._refresh_after_confirm, self, tries=1
+        )
+        if error is not None and is_conflict(error):
+            raise error  # Odoo retries the request in a new transaction
+        return bool(done)
 
     def write(self, vals):
         # Covers cancellation too: _action_cancel writes state = 'cancel'.
