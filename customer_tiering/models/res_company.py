@@ -20,6 +20,7 @@ RUN_REASONS = [
     ("config", "Configuration change"),
     ("manual", "Manual"),
     ("install", "Installation"),
+    ("upgrade", "Upgrade"),
 ]
 
 
