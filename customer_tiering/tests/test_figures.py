@@ -4,8 +4,10 @@
 import importlib.util
 from pathlib import Path
 
+from odoo import Command
 from odoo.tests import tagged
 
+from .. import hooks
 from .common import TieringCase
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -37,3 +39,56 @@ class TestUpgrade(TieringCase):
             )
         )
         self.assertEqual(labels["upgrade"], "Upgrade")
+
+
+@tagged("post_install", "-at_install")
+class TestUninstallCleanup(TieringCase):
+    def test_uninstall_removes_the_addons_activities(self):
+        """What the uninstall hook removes before Odoo deletes the addon's
+        data (tests/tools/uninstall.py checks the whole uninstall)."""
+        review = self.env.ref("customer_tiering.mail_activity_type_business_review")
+        call = self.env.ref("mail.mail_activity_data_call")
+        other = self.env["res.partner"].create({"name": "Not a customer"})
+        self.make_order(self.customer, 1000)
+        profile = self.profile()
+        Activity = self.env["mail.activity"]
+        values = {
+            "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+            "user_id": self.salesman.id,
+        }
+        planned = Activity.create(
+            {**values, "res_id": self.customer.id, "activity_type_id": call.id}
+        )
+        planned.customer_profile_id = profile
+        own_type = Activity.create(
+            {**values, "res_id": other.id, "activity_type_id": review.id}
+        )
+        done = Activity.create(
+            {**values, "res_id": other.id, "activity_type_id": review.id}
+        )
+        done.active = False
+        unrelated = Activity.create(
+            {**values, "res_id": other.id, "activity_type_id": call.id}
+        )
+        odoo_plan = self.env["mail.activity.plan"].create(
+            {
+                "name": "Odoo plan",
+                "res_model": "res.partner",
+                "template_ids": [
+                    Command.create(
+                        {
+                            "summary": "Visit",
+                            "activity_type_id": review.id,
+                            "responsible_type": "on_demand",
+                        }
+                    )
+                ],
+            }
+        )
+        hooks._remove_followups(self.env)
+        self.assertFalse((planned | own_type | done).exists())
+        self.assertTrue(unrelated.exists())
+        self.assertEqual(
+            odoo_plan.template_ids.activity_type_id,
+            self.env.ref("mail.mail_activity_data_todo"),
+        )
