@@ -745,49 +745,54 @@ class CustomerProfile(models.Model):
     def _metrics_query(self, partner_ids, company, windows):
         """One aggregate of the metrics of ``partner_ids`` (see _fetch_metrics)."""
         src = self._metrics_source(company, windows)
-        day, amount = src["day"], src["amount"]
+        # Each document's values are computed once, in the subquery (OFFSET 0
+        # keeps PostgreSQL from copying the expressions into every FILTER).
         # Excluded documents count in no figure (see _metrics_source).
-        valid = SQL("NOT %s", src["excluded"])
-        counted = SQL("%s AND %s", valid, src["counted"])
         return SQL(
             """
-            SELECT %(partner)s AS partner_id,
-                   COALESCE(SUM(%(amount)s) FILTER (
-                       WHERE %(valid)s AND %(day)s >= %(start)s AND %(day)s < %(end)s
+            SELECT d.partner_id,
+                   COALESCE(SUM(d.amount) FILTER (
+                       WHERE d.valid AND d.day >= %(start)s AND d.day < %(end)s
                    ), 0) AS revenue,
-                   COALESCE(SUM(%(amount)s) FILTER (
-                       WHERE %(valid)s
-                         AND %(day)s >= %(prev_start)s AND %(day)s < %(start)s
+                   COALESCE(SUM(d.amount) FILTER (
+                       WHERE d.valid AND d.day >= %(prev_start)s AND d.day < %(start)s
                    ), 0) AS revenue_prev,
                    COUNT(*) FILTER (
-                       WHERE %(counted)s
-                         AND %(day)s >= %(freq_start)s AND %(day)s < %(end)s
+                       WHERE d.valid AND d.counted
+                         AND d.day >= %(freq_start)s AND d.day < %(end)s
                    ) AS order_count,
                    COUNT(*) FILTER (
-                       WHERE %(counted)s
-                         AND %(day)s >= %(freq_prev_start)s
-                         AND %(day)s < %(freq_start)s
+                       WHERE d.valid AND d.counted
+                         AND d.day >= %(freq_prev_start)s AND d.day < %(freq_start)s
                    ) AS order_count_prev,
-                   COALESCE(SUM(%(amount)s) FILTER (
-                       WHERE %(valid)s AND %(day)s < %(end)s
+                   COALESCE(SUM(d.amount) FILTER (
+                       WHERE d.valid AND d.day < %(end)s
                    ), 0) AS lifetime_revenue,
-                   MAX(%(local_day)s) FILTER (
-                       WHERE %(counted)s AND %(day)s < %(end)s
+                   MAX(d.local_day) FILTER (
+                       WHERE d.valid AND d.counted AND d.day < %(end)s
                    )::date AS last_order_date,
                    COUNT(*) FILTER (
-                       WHERE %(excluded)s AND %(day)s < %(end)s
+                       WHERE NOT d.valid AND d.day < %(end)s
                    ) AS excluded_order_count
-              FROM %(rows)s
-               AND %(partner)s = ANY(%(partner_ids)s::int4[])
-          GROUP BY %(partner)s
+              FROM (
+                    SELECT %(partner)s AS partner_id,
+                           %(day)s AS day,
+                           %(local_day)s AS local_day,
+                           %(amount)s AS amount,
+                           %(counted)s AS counted,
+                           NOT %(excluded)s AS valid
+                      FROM %(rows)s
+                       AND %(partner)s = ANY(%(partner_ids)s::int4[])
+                    OFFSET 0
+                   ) AS d
+          GROUP BY d.partner_id
             """,
             partner=src["partner"],
-            day=day,
-            amount=amount,
-            valid=valid,
-            counted=counted,
+            day=src["day"],
+            amount=src["amount"],
+            counted=src["counted"],
             excluded=src["excluded"],
-            local_day=src.get("local_day", day),
+            local_day=src.get("local_day", src["day"]),
             rows=src["rows"],
             partner_ids=array_literal(partner_ids),
             **src["bounds"],
