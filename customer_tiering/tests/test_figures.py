@@ -240,3 +240,20 @@ class TestFigures(TieringCase):
         # Back from the archive, the customer's plan goes on.
         self.customer.action_unarchive()
         self.assertGreater(profile._schedule_followups()["activities"], 0)
+
+    def test_archived_customer_gets_no_health_warning(self):
+        self.customer.user_id = self.salesman
+        self.make_order(self.customer, 100_000)
+        risk = self.env.ref("customer_tiering.mail_activity_type_health_risk")
+        later = self.company._customer_tiering_today() + timedelta(days=400)
+        self.customer.action_archive()
+        self.refresh(today=later)
+        profile = self.profile()
+        self.assertEqual(profile.health_band, "at_risk")
+        domain = [
+            ("res_model", "=", "res.partner"),
+            ("res_id", "=", self.customer.id),
+            ("activity_type_id", "=", risk.id),
+        ]
+        self.assertFalse(self.env["mail.activity"].search(domain))
+        self.assertFalse(profile.health_warned_on)
