@@ -257,3 +257,32 @@ class TestFigures(TieringCase):
         ]
         self.assertFalse(self.env["mail.activity"].search(domain))
         self.assertFalse(profile.health_warned_on)
+
+    def test_invoice_in_a_currency_without_rate_is_left_out(self):
+        self.company.customer_tiering_basis = "invoice"
+        currency = self.pricelist("TJW").currency_id
+        moves = self.env["account.move"].create(
+            [
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": self.contact.id,
+                    "invoice_date": self.company._customer_tiering_today(),
+                    "currency_id": currency_id,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {"name": "Service", "price_unit": amount, "tax_ids": False}
+                        )
+                    ],
+                }
+                for currency_id, amount in (
+                    (self.company.currency_id.id, 600_000),
+                    (currency.id, 1_000_000),
+                )
+            ]
+        )
+        moves.action_post()
+        self.refresh()
+        profile = self.profile()
+        self.assertEqual(profile.revenue, 600_000)
+        self.assertEqual(profile.order_count, 1)
+        self.assertEqual(profile.excluded_order_count, 1)
