@@ -53,6 +53,7 @@ METRIC_COLUMNS = (
     ("tier_id", "int4"),
     ("pending_downgrade_since", "date"),
     ("override_active", "bool"),
+    ("excluded_order_count", "int4"),
 )
 # Health columns written by the same UPDATE (see customer_profile_health.py).
 HEALTH_COLUMNS = (
@@ -232,6 +233,12 @@ class CustomerProfile(models.Model):
     )
     lifetime_revenue = fields.Monetary()
     last_order_date = fields.Date()
+    excluded_order_count = fields.Integer(
+        string="Orders Left Out",
+        help="Orders (or invoices) in a currency that had no exchange rate on "
+        "or before their date: their amount in company currency is unknown, so "
+        "they count in no figure. Set the currency's rates, then refresh.",
+    )
     strategic = fields.Boolean(related="partner_id.customer_strategic")
     evaluated_at = fields.Datetime(
         string="Last Evaluation",
@@ -503,7 +510,7 @@ class CustomerProfile(models.Model):
             {st.company_id for st in state.values()}
         )
         company.ensure_one()
-        today = today or fields.Date.context_today(self)
+        today = today or company._customer_tiering_today()
         rules = (
             self.env["customer.tier"]
             .with_company(company)
@@ -584,6 +591,7 @@ class CustomerProfile(models.Model):
             decision.tier_id,
             decision.pending_since,
             decision.override_active,
+            data.get("excluded_order_count", 0),
         )
         return m, row, decision
 
@@ -684,10 +692,20 @@ class CustomerProfile(models.Model):
         # Only the tiering settings: the first field read of a company would
         # otherwise load its hundred-odd columns.
         company.fetch(list(TIERING_SETTINGS))
-        if company.customer_tiering_basis != "sale" or not order.currency_rate:
+        # Only orders that plainly count (see _metrics_source, where the rule
+        # lives): in company currency, with a positive amount.  Any other
+        # order goes the full way, through the one aggregate.
+        if (
+            company.customer_tiering_basis != "sale"
+            or order.currency_id != company.currency_id
+            or not order.currency_rate
+            or order.amount_untaxed <= 0
+        ):
             return False
-        today = fields.Date.context_today(self)
-        bounds, tz = self._local_day_bounds(self._metric_windows(company, today))
+        today = company._customer_tiering_today()
+        bounds, tz = self._local_day_bounds(
+            self._metric_windows(company, today), company
+        )
         since = max(bounds["start"], bounds["freq_start"])
         if not since <= order.date_order < bounds["end"]:
             return False
@@ -703,7 +721,7 @@ class CustomerProfile(models.Model):
                     SQL(
                         "p.revenue, p.revenue_prev, p.order_count, "
                         "p.order_count_prev, p.lifetime_revenue, p.last_order_date, "
-                        "p.health_data, p.evaluated_on"
+                        "p.excluded_order_count, p.health_data, p.evaluated_on"
                     ),
                     # Evaluated before this transaction began: without the order.
                     # evaluated_at has whole seconds (fields.Datetime.now()):
@@ -722,10 +740,10 @@ class CustomerProfile(models.Model):
         if not row:
             return False
         st = ProfileState(*row[:size])
-        (revenue, revenue_prev, orders, orders_prev, lifetime, last_date) = row[
-            size : size + 6
-        ]
-        data, evaluated_on, before = row[size + 6 :]
+        (revenue, revenue_prev, orders, orders_prev, lifetime, last_date, excluded) = (
+            row[size : size + 7]
+        )
+        data, evaluated_on, before = row[size + 7 :]
         if evaluated_on != today or not before or not data or "ref" not in data:
             return False
         amount = order.amount_untaxed / order.currency_rate
@@ -737,6 +755,7 @@ class CustomerProfile(models.Model):
             "order_count_prev": orders_prev,
             "lifetime_revenue": float(lifetime) + amount,
             "last_order_date": max(filter(None, (last_date, day))),
+            "excluded_order_count": excluded or 0,
         }
         rules = self.env["customer.tier"]._check_usable_ladder(company)
         # Ranks were not read: overridden customers, or carrying a tier off
@@ -827,7 +846,8 @@ class CustomerProfile(models.Model):
         ``partner_ids``), in company currency.
 
         Returns ``{partner_id: {revenue, revenue_prev, order_count,
-        order_count_prev, lifetime_revenue, last_order_date}}``.
+        order_count_prev, lifetime_revenue, last_order_date,
+        excluded_order_count}}``.
         """
         if partner_ids is None:
             partner_ids = self.mapped("partner_id").ids
@@ -837,7 +857,7 @@ class CustomerProfile(models.Model):
         self.env.flush_all()
         self.env.cr.execute(query)
         result = {}
-        missing_rate = []
+        excluded_partners = []
         for (
             partner_id,
             revenue,
@@ -846,10 +866,10 @@ class CustomerProfile(models.Model):
             order_count_prev,
             lifetime_revenue,
             last_order_date,
-            missing,
+            excluded,
         ) in self.env.cr.fetchall():
-            if missing:
-                missing_rate.append(partner_id)
+            if excluded:
+                excluded_partners.append(partner_id)
             result[partner_id] = {
                 "revenue": float(revenue),
                 "revenue_prev": float(revenue_prev),
@@ -857,23 +877,25 @@ class CustomerProfile(models.Model):
                 "order_count_prev": order_count_prev,
                 "lifetime_revenue": float(lifetime_revenue),
                 "last_order_date": last_order_date,
+                "excluded_order_count": excluded,
             }
-        if missing_rate:
+        if excluded_partners:
             _logger.warning(
-                "customer_tiering: orders without a currency rate were left out "
-                "of the revenue of partners %s (company %s). Set the rates and "
-                "refresh.",
-                missing_rate,
+                "customer_tiering: orders without a currency rate on or before "
+                "their date were left out of the figures of partners %s (company "
+                "%s). Set the rates and refresh.",
+                excluded_partners[:20],
                 company.id,
             )
         return result
 
     @api.model
-    def _local_day_bounds(self, windows):
-        """The windows' days as UTC datetimes of their local midnight, and the
-        time zone: order dates are UTC datetimes, "today" is the user's day
-        (as ``fields.Date.context_today`` gives it)."""
-        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+    def _local_day_bounds(self, windows, company):
+        """The windows' days as UTC datetimes of their midnight in the
+        company's tiering time zone, and that time zone: order dates are UTC
+        datetimes, "today" is the company's day (``_customer_tiering_today``),
+        whoever triggers the evaluation."""
+        tz = pytz.timezone(company._customer_tiering_tz_name())
         return {
             key: tz.localize(datetime.datetime.combine(day, datetime.time.min))
             .astimezone(pytz.utc)
@@ -882,47 +904,87 @@ class CustomerProfile(models.Model):
         }, tz.zone
 
     @api.model
+    def _first_rates(self, company):
+        """SQL of the first day each currency has a rate for ``company`` (its
+        own rates or the shared ones), as ``(currency_id, first_day)`` rows."""
+        return SQL(
+            """
+            SELECT currency_id, MIN(name) AS first_day
+              FROM res_currency_rate
+             WHERE company_id IS NULL OR company_id = %s
+          GROUP BY currency_id
+            """,
+            company.root_id.id,
+        )
+
+    @api.model
     def _metrics_source(self, company, windows):
         """What the metrics aggregate reads for ``company``'s revenue basis.
 
         Orders: confirmed, amounts converted at the order's rate, dates in the
-        user's time zone.  Invoices: posted, ``amount_untaxed_signed`` (company
-        currency, negative on credit notes); only invoices count as orders.
+        company's tiering time zone.  Invoices: posted,
+        ``amount_untaxed_signed`` (company currency, negative on credit notes).
+
+        What counts (the one place of these rules, see the README, "How
+        figures are computed"):
+
+        - ``excluded``: a document in another currency than the company's
+          whose currency had no rate on or before its date.  Odoo then
+          converts it at 1.0 (1,000,000 JPY would count as 1,000,000 in
+          company currency): it is left out of every figure, and counted on
+          the customer's profile (``excluded_order_count``).
+        - ``counted``: what counts as an order: a confirmed order with a
+          positive untaxed amount (which, as a sales order line needs a
+          product unless it is a section or a note, implies a product line);
+          on the invoice basis, a customer invoice with a positive amount.
+          Orders with no lines or a zero total count for nothing; refund-like
+          orders (negative total) and credit notes reduce the revenue but are
+          no orders.
         """
+        company_currency = company.currency_id.id
         if company.customer_tiering_basis == "invoice":
             return {
                 "bounds": windows,
                 "partner": SQL("am.commercial_partner_id"),
                 "day": SQL("am.invoice_date"),
                 "amount": SQL("am.amount_untaxed_signed"),
-                "counted": SQL("am.move_type = 'out_invoice'"),
-                "last": SQL(
-                    "MAX(am.invoice_date) FILTER (WHERE am.move_type = 'out_invoice')"
+                "counted": SQL(
+                    "am.move_type = 'out_invoice' AND am.amount_untaxed_signed > 0"
                 ),
-                "missing_rate": SQL("0"),
+                "excluded": SQL(
+                    "(am.currency_id <> %s AND (fr.first_day IS NULL "
+                    "OR COALESCE(am.invoice_date, am.date) < fr.first_day))",
+                    company_currency,
+                ),
                 "rows": SQL(
-                    "account_move am WHERE am.state = 'posted' AND am.move_type "
+                    "account_move am LEFT JOIN (%s) fr ON fr.currency_id = "
+                    "am.currency_id WHERE am.state = 'posted' AND am.move_type "
                     "IN ('out_invoice', 'out_refund') AND am.company_id = %s",
+                    self._first_rates(company),
                     company.id,
                 ),
             }
-        bounds, tz = self._local_day_bounds(windows)
+        bounds, tz = self._local_day_bounds(windows, company)
         return {
             "bounds": bounds,
             "partner": SQL("p.commercial_partner_id"),
             "day": SQL("so.date_order"),
             "amount": SQL("so.amount_untaxed / NULLIF(so.currency_rate, 0)"),
-            "counted": SQL("TRUE"),
-            "last": SQL(
-                "(MAX(so.date_order) AT TIME ZONE 'UTC' AT TIME ZONE %s)::date", tz
+            "counted": SQL("so.amount_untaxed > 0"),
+            # Odoo takes the rate of the order's (UTC) date; a rate of 0 (or
+            # none) cannot convert either.
+            "excluded": SQL(
+                "(COALESCE(so.currency_rate, 0) = 0 OR (so.currency_id <> %s "
+                "AND (fr.first_day IS NULL OR so.date_order::date < fr.first_day)))",
+                company_currency,
             ),
-            "missing_rate": SQL(
-                "COUNT(*) FILTER (WHERE COALESCE(so.currency_rate, 0) = 0)"
-            ),
+            "local_day": SQL("(so.date_order AT TIME ZONE 'UTC' AT TIME ZONE %s)", tz),
             # state = 'sale' as a literal: the covering index is partial on it.
             "rows": SQL(
                 "sale_order so JOIN res_partner p ON p.id = so.partner_id "
+                "LEFT JOIN (%s) fr ON fr.currency_id = so.currency_id "
                 "WHERE so.state = 'sale' AND so.company_id = %s",
+                self._first_rates(company),
                 company.id,
             ),
         }
@@ -931,40 +993,54 @@ class CustomerProfile(models.Model):
     def _metrics_query(self, partner_ids, company, windows):
         """One aggregate of the metrics of ``partner_ids`` (see _fetch_metrics)."""
         src = self._metrics_source(company, windows)
-        day, amount, counted = src["day"], src["amount"], src["counted"]
+        # Each document's values are computed once, in the subquery (OFFSET 0
+        # keeps PostgreSQL from copying the expressions into every FILTER).
+        # Excluded documents count in no figure (see _metrics_source).
         return SQL(
             """
-            SELECT %(partner)s AS partner_id,
-                   COALESCE(SUM(%(amount)s) FILTER (
-                       WHERE %(day)s >= %(start)s AND %(day)s < %(end)s
+            SELECT d.partner_id,
+                   COALESCE(SUM(d.amount) FILTER (
+                       WHERE d.valid AND d.day >= %(start)s AND d.day < %(end)s
                    ), 0) AS revenue,
-                   COALESCE(SUM(%(amount)s) FILTER (
-                       WHERE %(day)s >= %(prev_start)s AND %(day)s < %(start)s
+                   COALESCE(SUM(d.amount) FILTER (
+                       WHERE d.valid AND d.day >= %(prev_start)s AND d.day < %(start)s
                    ), 0) AS revenue_prev,
                    COUNT(*) FILTER (
-                       WHERE %(counted)s
-                         AND %(day)s >= %(freq_start)s AND %(day)s < %(end)s
+                       WHERE d.valid AND d.counted
+                         AND d.day >= %(freq_start)s AND d.day < %(end)s
                    ) AS order_count,
                    COUNT(*) FILTER (
-                       WHERE %(counted)s
-                         AND %(day)s >= %(freq_prev_start)s
-                         AND %(day)s < %(freq_start)s
+                       WHERE d.valid AND d.counted
+                         AND d.day >= %(freq_prev_start)s AND d.day < %(freq_start)s
                    ) AS order_count_prev,
-                   COALESCE(SUM(%(amount)s) FILTER (
-                       WHERE %(day)s < %(end)s
+                   COALESCE(SUM(d.amount) FILTER (
+                       WHERE d.valid AND d.day < %(end)s
                    ), 0) AS lifetime_revenue,
-                   %(last)s AS last_order_date,
-                   %(missing_rate)s AS missing_rate
-              FROM %(rows)s
-               AND %(partner)s = ANY(%(partner_ids)s::int4[])
-          GROUP BY %(partner)s
+                   MAX(d.local_day) FILTER (
+                       WHERE d.valid AND d.counted AND d.day < %(end)s
+                   )::date AS last_order_date,
+                   COUNT(*) FILTER (
+                       WHERE NOT d.valid AND d.day < %(end)s
+                   ) AS excluded_order_count
+              FROM (
+                    SELECT %(partner)s AS partner_id,
+                           %(day)s AS day,
+                           %(local_day)s AS local_day,
+                           %(amount)s AS amount,
+                           %(counted)s AS counted,
+                           NOT %(excluded)s AS valid
+                      FROM %(rows)s
+                       AND %(partner)s = ANY(%(partner_ids)s::int4[])
+                    OFFSET 0
+                   ) AS d
+          GROUP BY d.partner_id
             """,
             partner=src["partner"],
-            day=day,
-            amount=amount,
-            counted=counted,
-            last=src["last"],
-            missing_rate=src["missing_rate"],
+            day=src["day"],
+            amount=src["amount"],
+            counted=src["counted"],
+            excluded=src["excluded"],
+            local_day=src.get("local_day", src["day"]),
             rows=src["rows"],
             partner_ids=array_literal(partner_ids),
             **src["bounds"],
@@ -1165,7 +1241,7 @@ class CustomerProfile(models.Model):
         three weeks ago and today (so that a downgrade is pending), and put
         one customer under a manager's override."""
         company = self.env.ref("base.main_company")
-        today = fields.Date.context_today(self)
+        today = company._customer_tiering_today()
         self._create_missing_profiles(company)
         profiles = self.search([("company_id", "=", company.id)])
         profiles._demo_reset_health()

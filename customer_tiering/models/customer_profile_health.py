@@ -267,6 +267,8 @@ class CustomerProfile(models.Model):
         profiles = self.browse([st.id for st, *__ in due])
         unassigned = []
         for profile, (st, code, peak) in zip(profiles, due, strict=True):
+            if not profile.partner_id.active:
+                continue  # archived: no follow-up (its activities were removed)
             user = self._health_responsible(profile.partner_id, company)
             if user:
                 batch.warnings.append((profile, code, peak, user))

@@ -115,7 +115,9 @@ class CustomerProfile(models.Model):
         cancelled (with a chatter note) and the new plan starts today.
         Returns the profiles that switched.
         """
-        today = today or fields.Date.context_today(self)
+        today = (
+            today or (self.company_id[:1] or self.env.company)._customer_tiering_today()
+        )
         # sudo: the plans of the profile's company, whatever companies the
         # current user has selected.
         Plan = self.env["customer.maintenance.plan"].sudo()
@@ -210,7 +212,16 @@ class CustomerProfile(models.Model):
         tz = {user.id: user.tz for user in owner_users}
         activities, emails, unowned = [], defaultdict(list), []
         next_dates = defaultdict(list)
-        for profile in self.filtered("plan_id"):
+        # Archived customers (or customers of an archived company) get no
+        # follow-up: archiving removed theirs, and none comes back.
+        followed = self.filtered(
+            lambda p: (
+                p.plan_id
+                and p.partner_id.active
+                and p.partner_id.commercial_partner_id.active
+            )
+        )
+        for profile in followed:
             for line in profile.plan_id.line_ids:
                 key = (profile.id, line.id)
                 owner = owners[key]
@@ -272,7 +283,7 @@ class CustomerProfile(models.Model):
             )
         self._store_plan_state(
             next_dates,
-            today or fields.Date.context_today(self),
+            today or company._customer_tiering_today(),
             checked=only is None,
         )
         return stats
@@ -540,7 +551,7 @@ class CustomerProfile(models.Model):
         done = batches = 0
         for company in self.env["res.company"].search([]):
             Profile = self.with_company(company)
-            today = fields.Date.context_today(Profile)
+            today = company._customer_tiering_today()
             domain = [
                 ("company_id", "=", company.id),
                 "|",
@@ -596,7 +607,7 @@ class CustomerProfile(models.Model):
         three done on time, as the seeds report, some late, some missed, with
         the customers' reactions), then the scheduling run of last night."""
         company = self.env.ref("base.main_company")
-        today = fields.Date.context_today(self)
+        today = company._customer_tiering_today()
         profiles = self.search([("company_id", "=", company.id)])
         profiles._sync_plans(today)
         start = today - timedelta(days=100)

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from dateutil.relativedelta import relativedelta
 
-from odoo import api, fields, models
+from odoo import api, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
@@ -69,7 +69,7 @@ class ReportCustomerAccountReview(models.AbstractModel):
     @api.model
     def _review_values(self, partners, company):
         self._check_review_access(partners)
-        today = fields.Date.context_today(self)
+        today = company._customer_tiering_today()
         Profile = self.env["customer.profile"].with_company(company)
         profiles = Profile.search(
             [("partner_id", "in", partners.ids), ("company_id", "=", company.id)]
@@ -180,10 +180,7 @@ class ReportCustomerAccountReview(models.AbstractModel):
         src = Profile._metrics_source(
             company, {"start": start, "end": today + relativedelta(days=1)}
         )
-        day = src["day"]
-        if company.customer_tiering_basis != "invoice":
-            __, tz = Profile._local_day_bounds({})
-            day = SQL("(%s AT TIME ZONE 'UTC' AT TIME ZONE %s)", day, tz)
+        local_day = src.get("local_day", src["day"])
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -193,10 +190,12 @@ class ReportCustomerAccountReview(models.AbstractModel):
                   FROM %(rows)s
                    AND %(partner)s = ANY(%(ids)s::int4[])
                    AND %(day)s >= %(start)s AND %(day)s < %(end)s
+                   AND NOT %(excluded)s
               GROUP BY 1, 2
                 """,
                 partner=src["partner"],
-                local_day=day,
+                local_day=local_day,
+                excluded=src["excluded"],
                 amount=src["amount"],
                 rows=src["rows"],
                 ids=array_literal(partners.ids),

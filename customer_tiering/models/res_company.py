@@ -3,6 +3,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..engine import health
+from odoo.addons.base.models.res_partner import _tz_get
 
 # Changing one of these re-evaluates every customer of the company.
 TIERING_SETTINGS = (
@@ -13,6 +14,7 @@ TIERING_SETTINGS = (
     "customer_health_healthy_min",
     "customer_health_watch_min",
     "customer_health_review_max_age",
+    "customer_tiering_tz",
 )
 
 RUN_REASONS = [
@@ -20,6 +22,7 @@ RUN_REASONS = [
     ("config", "Configuration change"),
     ("manual", "Manual"),
     ("install", "Installation"),
+    ("upgrade", "Upgrade"),
 ]
 
 
@@ -52,6 +55,17 @@ class ResCompany(models.Model):
         string="Downgrade Grace Period (days)",
         default=30,
         required=True,
+        groups="base.group_user",
+    )
+    customer_tiering_tz = fields.Selection(
+        _tz_get,
+        string="Tiering Time Zone",
+        compute="_compute_customer_tiering_tz",
+        store=True,
+        readonly=False,
+        help="The time zone of the company's days for the figures: which day "
+        "is today, and on which day each order falls (revenue windows, last "
+        "order), whoever or whatever triggers the evaluation.",
         groups="base.group_user",
     )
     customer_tiering_run_start = fields.Datetime(
@@ -105,6 +119,30 @@ class ResCompany(models.Model):
         "missing or archived.",
         groups="base.group_user",
     )
+
+    @api.depends("partner_id")
+    def _compute_customer_tiering_tz(self):
+        """The company's address's time zone, else the administrator's, else
+        UTC; kept once set (a manager changes it in Settings)."""
+        admin = self.env.ref("base.user_admin", raise_if_not_found=False)
+        # sudo: the administrator's time zone, whoever creates the company.
+        fallback = (admin and admin.sudo().tz) or "UTC"
+        for company in self:
+            company.customer_tiering_tz = (
+                company.customer_tiering_tz or company.partner_id.tz or fallback
+            )
+
+    def _customer_tiering_tz_name(self):
+        """The time zone of this company's figures (see customer_tiering_tz)."""
+        self.ensure_one()
+        return self.customer_tiering_tz or "UTC"
+
+    def _customer_tiering_today(self):
+        """Today in this company's tiering time zone: the day every
+        evaluation (nightly, order hooks, wizard, report) computes for."""
+        return fields.Date.context_today(
+            self.with_context(tz=self._customer_tiering_tz_name())
+        )
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -20,6 +20,17 @@ class ResConfigSettings(models.TransientModel):
     customer_tiering_run_start = fields.Datetime(
         related="company_id.customer_tiering_run_start"
     )
+    customer_tiering_tz = fields.Selection(
+        related="company_id.customer_tiering_tz", readonly=False
+    )
+    customer_tiering_excluded_orders = fields.Integer(
+        string="Orders Left Out of the Figures",
+        compute="_compute_customer_tiering_excluded",
+    )
+    customer_tiering_excluded_customers = fields.Integer(
+        string="Customers with Orders Left Out",
+        compute="_compute_customer_tiering_excluded",
+    )
     customer_health_healthy_min = fields.Float(
         related="company_id.customer_health_healthy_min", readonly=False
     )
@@ -59,6 +70,36 @@ class ResConfigSettings(models.TransientModel):
 
     # Changing a setting writes the company, which requests a full refresh
     # (res.company.write): settings and direct writes behave alike.
+
+    @api.depends("company_id")
+    def _compute_customer_tiering_excluded(self):
+        """Orders left out of the company's figures at the last evaluation
+        (a currency without rate at their date), and their customers."""
+        Profile = self.env["customer.profile"]
+        for settings in self:
+            # sudo: a count over the company's profiles for its managers
+            # (the block is for tiering managers), whatever the record rules.
+            groups = Profile.sudo()._read_group(
+                [
+                    ("company_id", "=", settings.company_id.id),
+                    ("excluded_order_count", ">", 0),
+                ],
+                aggregates=["excluded_order_count:sum", "__count"],
+            )
+            orders, customers = groups[0] if groups else (0, 0)
+            settings.customer_tiering_excluded_orders = orders or 0
+            settings.customer_tiering_excluded_customers = customers
+
+    def action_customer_tiering_open_excluded(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_tiering.action_customer_profile"
+        )
+        action["domain"] = [
+            ("company_id", "=", self.company_id.id),
+            ("excluded_order_count", ">", 0),
+        ]
+        action["context"] = {}
+        return action
 
     def action_customer_tiering_refresh(self):
         """Settings' "Refresh now": re-evaluate this company's customers at once."""

@@ -103,6 +103,11 @@ class ResPartner(models.Model):
     customer_last_order_date = fields.Date(
         related="customer_profile_id.last_order_date", **PROFILE
     )
+    customer_excluded_order_count = fields.Integer(
+        string="Orders Left Out",
+        related="customer_profile_id.excluded_order_count",
+        **PROFILE,
+    )
     customer_evaluated_at = fields.Datetime(
         related="customer_profile_id.evaluated_at", **PROFILE
     )
@@ -311,7 +316,12 @@ class ResPartner(models.Model):
             lambda p: p.customer_strategic != bool(vals["customer_strategic"])
         ):
             self._check_customer_strategic_rights()
-        res = super().write(vals)
+        partners = self
+        if "active" in vals and not vals["active"]:
+            # Archiving removes the customer's activities (mail.activity.mixin):
+            # its plan follow-ups are withdrawn, not missed touches.
+            partners = self.with_context(customer_touch_recorded=True)
+        res = super(ResPartner, partners).write(vals)
         if "customer_strategic" in vals:
             # Strategic importance is a tier criterion: re-evaluate at once
             # (the history records the flag as the cause of the move).
@@ -338,6 +348,13 @@ class ResPartner(models.Model):
                     customers=", ".join(self.browse(audited).mapped("display_name")),
                 )
             )
+
+    def toggle_active(self):
+        # Archiving removes the customer's activities (mail.activity.mixin,
+        # here and in write): plan follow-ups withdrawn are no missed touches.
+        return super(
+            ResPartner, self.with_context(customer_touch_recorded=True)
+        ).toggle_active()
 
     def _check_customer_strategic_rights(self):
         """Only Customer Tiering managers mark accounts strategic: the flag
@@ -377,7 +394,9 @@ class ResPartner(models.Model):
     def action_customer_tier_clear_override(self):
         self.env["customer.profile"]._check_manager()
         profiles = self.customer_profile_id.filtered("override_tier_id")
-        today = fields.Date.context_today(self)
+        if not profiles:
+            return True
+        today = profiles.company_id._customer_tiering_today()
         # An override ended yesterday: the next evaluation applies the computed
         # tier at once (no grace period) and records "override ended".
         profiles.write({"override_until": fields.Date.subtract(today, days=1)})

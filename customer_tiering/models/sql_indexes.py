@@ -16,7 +16,7 @@ INDEXES = {
     "sale_order_customer_tiering_idx": SQL(
         """
         ON sale_order (partner_id, company_id, date_order)
-           INCLUDE (amount_untaxed, currency_rate)
+           INCLUDE (amount_untaxed, currency_rate, currency_id)
         WHERE state = 'sale'
         """
     ),
@@ -25,7 +25,8 @@ INDEXES = {
         """
         ON account_move (commercial_partner_id, company_id)
            INCLUDE (move_type, invoice_date, invoice_date_due,
-                    amount_residual_signed, amount_untaxed_signed)
+                    amount_residual_signed, amount_untaxed_signed,
+                    currency_id, date)
         WHERE state = 'posted' AND move_type IN ('out_invoice', 'out_refund')
         """
     ),

@@ -10,3 +10,4 @@ from . import test_tier_request
 from . import test_account_review_report
 from . import test_integrity
 from . import test_faults
+from . import test_figures

@@ -471,7 +471,7 @@ class TestSchedulerFaults(FaultCase):
         self.assertTrue(self.followups(later))
         # Repaired, the next night: its follow-ups, and the error is cleared.
         self.template.body_html = "<p>Dear <t t-out='object.name'/></p>"
-        bad.sudo().followups_checked_on = False
+        bad._engine().followups_checked_on = False
         Profile._cron_schedule_followups()
         self.assertEqual(self.followups(bad).summary, "Welcome call")
         self.assertFalse(bad.refresh_error)

@@ -44,7 +44,7 @@ class CustomerTierOverrideWizard(models.TransientModel):
         Profile._check_manager()
         if not (self.reason or "").strip():
             raise UserError(self.env._("Give the reason for the override."))
-        today = fields.Date.context_today(self)
+        today = self.company_id._customer_tiering_today()
         if self.until and self.until < today:
             raise UserError(self.env._("The override cannot end in the past."))
         if self.tier_id not in self.env["customer.tier"]._get_ladder(self.company_id):
