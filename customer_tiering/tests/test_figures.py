@@ -231,7 +231,7 @@ class TestFigures(TieringCase):
         self.assertEqual(self.env["customer.touch"].search_count([]), touches)
         stats = profile._schedule_followups()
         self.assertEqual(stats["activities"], 0)
-        profile.sudo().followups_checked_on = False
+        profile._engine().followups_checked_on = False
         self.env["customer.profile"]._cron_schedule_followups()
         activities = self.env["mail.activity"].search(
             [("res_model", "=", "res.partner"), ("res_id", "=", self.customer.id)]
