@@ -22,6 +22,7 @@
         "data/mail_template_data.xml",
         "data/customer_maintenance_plan_data.xml",
         "data/customer_tier_request_data.xml",
+        "data/customer_key_moment_type_data.xml",
         "wizard/customer_tier_override_wizard_views.xml",
         "views/customer_tier_views.xml",
         "views/customer_tier_history_views.xml",
@@ -39,6 +40,7 @@
         "report/customer_account_review_report.xml",
         "report/customer_account_review_templates.xml",
         "views/menus.xml",
+        "views/customer_key_moment_views.xml",
     ],
     "assets": {
         "web.assets_backend": [
