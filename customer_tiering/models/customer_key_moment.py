@@ -94,12 +94,13 @@ class CustomerKeyMoment(models.Model):
             moment.rhythm_from = moment.date and moment._window().opens
 
     def _window(self):
-        """The engine's window of this moment."""
+        """The engine's window of this moment (one being recorded is
+        recorded today), as the scheduler reads it (``create_date``, UTC)."""
         self.ensure_one()
         return cadence.key_moment_window(
             self.date,
             self.type_id.window_days,
-            recorded_on=self.create_date and self.create_date.date(),
+            recorded_on=(self.create_date or fields.Datetime.now()).date(),
             moment_id=self.id,
         )
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import Form, new_test_user, tagged
 
 from .common import TieringCase
 
@@ -118,6 +118,24 @@ class TestKeyMoments(TieringCase):
         self.followups(profile).with_context(customer_touch_recorded=True).unlink()
         profile._schedule_followups(today=self.today)
         self.assertEqual(profile.next_touch_date, normal)
+
+    def test_recorded_from_the_form(self):
+        profile, done = self.followed(last_review_days_ago=30)
+        normal = fields.Date.add(done, months=3)
+        action = self.customer.with_user(self.salesman).action_customer_key_moment()
+        Moment = self.env["customer.key.moment"].with_user(self.salesman)
+        with Form(Moment.with_context(**action["context"])) as form:
+            form.type_id = self.renewal
+            form.date = self.today + timedelta(days=300)
+            # The window opens 180 days before, but not before today.
+            self.assertEqual(form.rhythm_from, self.today + timedelta(days=120))
+            form.date = self.today + timedelta(days=100)
+            self.assertEqual(form.rhythm_from, self.today)
+            form.note = "Framework contract"
+        moment = form.record
+        self.assertEqual(moment.partner_id, self.customer)
+        self.assertEqual(moment.user_id, self.salesman)
+        self.assertLess(profile.next_touch_date, normal)
 
     def test_open_followup_moves_earlier(self):
         profile, done = self.followed(last_review_days_ago=80)
