@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError
-from odoo.tests import Form, new_test_user, tagged
+from odoo.tests import Form, HttpCase, new_test_user, tagged
 
 from .common import TieringCase
 
@@ -235,3 +235,82 @@ class TestKeyMoments(TieringCase):
             self.assertTrue(chinese)
             self.assertNotEqual(chinese, kind.with_context(lang="en_US").name)
         self.assertEqual(self.renewal.with_context(lang="zh_CN").name, "合同续约")
+
+
+@tagged("post_install", "-at_install")
+class TestKeyMomentTour(HttpCase):
+    def test_salesperson_records_a_key_moment(self):
+        salesperson = new_test_user(
+            self.env,
+            login="ct_km_tour",
+            groups="sales_team.group_sale_salesman",
+            name="Key Moment Salesperson",
+            tz="UTC",
+        )
+        customer = self.env["res.partner"].create(
+            {
+                "name": "Key Moment Customer",
+                "is_company": True,
+                "user_id": salesperson.id,
+            }
+        )
+        product = self.env.ref("customer_tiering.demo_product_service")
+        self.env["sale.order"].create(
+            {
+                "partner_id": customer.id,
+                "order_line": [
+                    Command.create({"product_id": product.id, "price_unit": 600_000})
+                ],
+            }
+        ).action_confirm()
+        profile = customer.customer_profile_id
+        plan = self.env["customer.maintenance.plan"].create(
+            {
+                "name": "Tour quarterly review",
+                "line_ids": [
+                    Command.create(
+                        {
+                            "name": "Quarterly review",
+                            "activity_type_id": self.env.ref(
+                                "mail.mail_activity_data_meeting"
+                            ).id,
+                            "interval_number": 3,
+                            "interval_unit": "months",
+                        }
+                    )
+                ],
+            }
+        )
+        done = fields.Date.context_today(profile) - timedelta(days=30)
+        self.env["customer.touch"].create(
+            {
+                "profile_id": profile.id,
+                "partner_id": customer.id,
+                "company_id": profile.company_id.id,
+                "plan_id": plan.id,
+                "plan_line_id": plan.line_ids.id,
+                "date": done,
+                "deadline": done,
+            }
+        )
+        profile.pinned_plan_id = plan
+        before = profile.next_touch_date
+        self.assertEqual(before, fields.Date.add(done, months=3))
+        self.start_tour(
+            f"/odoo/res.partner/{customer.id}",
+            "customer_tiering_key_moment_tour",
+            login="ct_km_tour",
+        )
+        moment = self.env["customer.key.moment"].search(
+            [("partner_id", "=", customer.id)]
+        )
+        self.assertEqual(
+            (moment.type_id, moment.user_id, moment.note),
+            (
+                self.env.ref("customer_tiering.key_moment_type_contract_renewal"),
+                salesperson,
+                "Tour: framework contract",
+            ),
+        )
+        profile.invalidate_recordset()
+        self.assertLess(profile.next_touch_date, before)
