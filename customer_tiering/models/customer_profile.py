@@ -917,7 +917,10 @@ class CustomerProfile(models.Model):
         company = self.env.ref("base.main_company")
         today = fields.Date.context_today(self)
         self._create_missing_profiles(company)
-        profiles = self.search([("company_id", "=", company.id)])
+        # The follow-ups come with the plan history (_demo_schedule_followups).
+        profiles = self.with_context(customer_tiering_defer_followups=True).search(
+            [("company_id", "=", company.id)]
+        )
         profiles._demo_reset_health()
         profiles._refresh(today=today - relativedelta(days=20))
         overridden = profiles.filtered(lambda p: p.partner_id.id == override_partner_id)

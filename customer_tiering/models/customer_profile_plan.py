@@ -95,8 +95,16 @@ class CustomerProfile(models.Model):
         res = super()._apply_tier_changes(changes, cause=cause)
         if changes:
             profiles = self.browse([profile.id for profile, *__ in changes])
-            if profiles._sync_plans():
-                self._trigger_followups()
+            # The new plan's first follow-ups, and its next touch, at once:
+            # the scheduler will not go through them again today.
+            # sudo: scheduling is system work, whoever's order moved the tier.
+            moved = profiles._sync_plans().sudo()
+            if self.env.context.get("customer_tiering_defer_followups"):
+                # The caller lays down a plan history first and schedules
+                # itself (the demo data).
+                moved = moved.browse()
+            for company, company_profiles in moved.grouped("company_id").items():
+                company_profiles.with_company(company)._schedule_followups()
         return res
 
     def write(self, vals):
@@ -504,8 +512,26 @@ class CustomerProfile(models.Model):
     # The nightly cron, in committed batches
     # ------------------------------------------------------------------
     @api.model
-    def _trigger_followups(self):
-        """Ask the scheduling cron to run soon (plans changed)."""
+    def _trigger_followups(self, plans=None, tiers=None):
+        """Ask the scheduling cron to run soon (plans changed).
+
+        The customers of ``plans`` and of ``tiers`` are gone through again
+        even where the scheduler already checked them today (one UPDATE).
+        """
+        if plans or tiers:
+            self.env.flush_all()
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE customer_profile SET followups_checked_on = NULL "
+                    "WHERE followups_checked_on IS NOT NULL "
+                    "AND (plan_id = ANY(%s) OR pinned_plan_id = ANY(%s) "
+                    "OR tier_id = ANY(%s))",
+                    list(plans.ids if plans else []),
+                    list(plans.ids if plans else []),
+                    list(tiers.ids if tiers else []),
+                )
+            )
+            self.invalidate_model(["followups_checked_on"])
         cron = self.env.ref(
             "customer_tiering.ir_cron_schedule_followups", raise_if_not_found=False
         )
