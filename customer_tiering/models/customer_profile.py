@@ -881,6 +881,12 @@ class CustomerProfile(models.Model):
                 batches += 1
                 last_id = batch.ids[-1]
                 pending = max(pending - len(batch), 0)
+                if not Profile._pending_batch(company, run, 1, last_id):
+                    # The run is over: say so now, not at the next call (which
+                    # may be tomorrow night's, when the time budget or the
+                    # batch limit ends this one).
+                    company.customer_tiering_run_start = False
+                    pending = 0
                 self.env["ir.cron"]._notify_progress(done=done, remaining=pending)
                 if auto_commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit

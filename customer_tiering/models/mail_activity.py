@@ -1,8 +1,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+
 from odoo import fields, models
+from odoo.exceptions import UserError
 
 from ..engine import cadence
 from .customer_touch import OUTCOMES
+
+_logger = logging.getLogger(__name__)
 
 
 class MailActivity(models.Model):
@@ -105,11 +110,21 @@ class MailActivity(models.Model):
         result = super(
             MailActivity, self.with_context(customer_touch_recorded=True)
         )._action_done(feedback=feedback, attachment_ids=attachment_ids)
-        # The next touch of each completed line is due one interval after today.
+        # The next touch of each completed line is due one interval after today;
+        # the customer's engagement and overdue activities count it at once.
         for company, company_profiles in profiles.grouped("company_id").items():
-            company_profiles.with_company(company)._schedule_followups(
-                eager=pairs, only=pairs
-            )
+            company_profiles = company_profiles.with_company(company)
+            company_profiles._schedule_followups(eager=pairs, only=pairs)
+            try:
+                company_profiles._refresh()
+            except UserError as error:
+                # An unusable ladder must not block completing an activity
+                # (the nightly run and the Settings report it).
+                _logger.error(
+                    "customer_tiering: customers %s not re-evaluated: %s",
+                    company_profiles.partner_id.ids,
+                    error,
+                )
         return result
 
     def unlink(self):

@@ -380,7 +380,12 @@ class ResPartner(models.Model):
             ("partner_id", "=", self.commercial_partner_id.id),
             ("company_id", "=", self.env.company.id),
         ]
-        action["context"] = {"graph_groupbys": ["date:day"], "create": False}
+        # The stored points only: no zero on the days without a snapshot.
+        action["context"] = {
+            "graph_groupbys": ["date:day"],
+            "fill_temporal": False,
+            "create": False,
+        }
         action["views"] = [(False, "graph"), (False, "list")]
         return action
 

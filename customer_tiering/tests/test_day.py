@@ -125,3 +125,131 @@ class TestDay(TieringCase):
             self.plan_s.line_ids,
         )
         self.assertEqual(profile.next_touch_date, self.today)
+
+    # ------------------------------------------------------------------
+    # 2. Views that stay true
+    # ------------------------------------------------------------------
+    def test_score_history_has_no_zero_filling(self):
+        self.make_order(self.customer, 100_000)
+        Snapshot = self.env["customer.health.snapshot"]
+        profile = self.profile()
+        for days, score in ((40, 80.0), (10, 70.0)):
+            Snapshot.create(
+                {
+                    "profile_id": profile.id,
+                    "partner_id": self.customer.id,
+                    "company_id": self.company.id,
+                    "date": self.today - timedelta(days=days),
+                    "score": score,
+                    "band": "healthy",
+                    "reason": "monthly",
+                }
+            )
+        action = self.customer.action_view_customer_health_history()
+        self.assertIs(action["context"]["fill_temporal"], False)
+        # what the graph reads with that context: the stored points only
+        groups = Snapshot.with_context(**action["context"]).read_group(
+            action["domain"], ["score:avg"], ["date:day"], lazy=False
+        )
+        self.assertNotIn(0.0, [g["score"] for g in groups])
+        self.assertEqual(len(groups), len(Snapshot.search(action["domain"])))
+        menu_action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_tiering.action_customer_health_snapshot"
+        )
+        self.assertIn("'fill_temporal': False", menu_action["context"])
+
+    def test_todays_snapshot_follows_the_days_last_evaluation(self):
+        self.make_order(self.customer, 100_000, days_ago=3)
+        self.refresh()
+        profile = self.profile()
+        snapshots = profile.health_snapshot_ids
+        self.assertEqual(len(snapshots), 1)
+        self.assertEqual(snapshots.date, self.today)
+        first = profile.health_score
+        # later that day the customer's activities fall overdue
+        for days in (1, 2, 3):
+            self.env["mail.activity"].create(
+                {
+                    "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+                    "res_id": self.customer.id,
+                    "activity_type_id": self.env.ref("mail.mail_activity_data_todo").id,
+                    "summary": "Overdue",
+                    "date_deadline": self.today - timedelta(days=days),
+                    "user_id": self.salesman.id,
+                }
+            )
+        self.refresh()
+        self.assertLess(profile.health_score, first)
+        profile.invalidate_recordset()
+        snapshots = profile.health_snapshot_ids
+        self.assertEqual(len(snapshots), 1, "one snapshot a day")
+        self.assertAlmostEqual(snapshots.score, profile.health_score)
+        self.assertEqual(snapshots.band, profile.health_band)
+        # a confirmed order (the quick path) too
+        self.make_order(self.customer, 50_000)
+        profile.invalidate_recordset()
+        self.assertEqual(len(profile.health_snapshot_ids), 1)
+        self.assertAlmostEqual(profile.health_snapshot_ids.score, profile.health_score)
+
+    def test_done_followup_rescores_at_once(self):
+        self.make_order(self.customer, 5_000_000)
+        profile = self.profile()
+        profile.sudo().plan_start = self.today - timedelta(days=10)
+        self.env["mail.activity"].search(
+            [("customer_profile_id", "=", profile.id)]
+        ).with_context(customer_touch_recorded=True).unlink()
+        profile._schedule_followups()
+        self.refresh()
+
+        def dims():
+            profile.invalidate_recordset()
+            return {key: raw for key, raw, *__ in profile.health_data["dims"]}
+
+        overdue = self.followups().filtered(lambda a: a.date_deadline < self.today)
+        self.assertTrue(overdue)
+        before = dims()
+        self.assertEqual(before["overdue_activities"], len(overdue))
+        overdue[0].with_user(overdue[0].user_id).action_done()
+        after = dims()
+        self.assertEqual(after["overdue_activities"], len(overdue) - 1)
+        # what a full evaluation gives now
+        self.refresh()
+        self.assertEqual(dims(), after)
+
+    def test_run_marker_cleared_when_the_last_batch_ends_the_run(self):
+        Profile = self.env["customer.profile"]
+        self.make_order(self.customer, 100_000)
+        Profile._request_full_refresh(reason="manual")
+        self.assertTrue(self.company.customer_tiering_run_start)
+        total = Profile.search_count([("company_id", "=", self.company.id)])
+        Profile._cron_refresh(batch_size=total, max_batches=1)
+        self.assertFalse(self.company.customer_tiering_run_start, "run over")
+        # the next night starts a new run
+        run = self.company.customer_tiering_run_id
+        Profile._cron_refresh(batch_size=total, max_batches=1)
+        self.assertEqual(self.company.customer_tiering_run_id, run + 1)
+
+    def test_growth_and_compliance_empty_states(self):
+        from lxml import etree
+
+        def arch(model, view_type):
+            views = self.env[model].get_views([(False, view_type)])
+            return etree.fromstring(views["views"][view_type]["arch"])
+
+        listing = arch("customer.profile", "list")
+        growth = listing.xpath("//field[@name='growth']")[0]
+        self.assertEqual(growth.get("invisible"), "revenue_prev <= 0")
+        compliance = listing.xpath("//field[@name='plan_compliance']")[0]
+        self.assertEqual(compliance.get("invisible"), "not touches_due")
+        form = arch("customer.profile", "form")
+        self.assertTrue(form.xpath("//div[@name='plan_compliance']/span"))
+        self.assertTrue(form.xpath("//div[@name='growth']/span"))
+        partner_form = arch("res.partner", "form")
+        self.assertEqual(
+            partner_form.xpath("//field[@name='customer_growth']")[0].get("invisible"),
+            "customer_revenue_prev <= 0",
+        )
+        # a new customer: no previous revenue, no growth figure
+        self.make_order(self.customer, 100_000)
+        self.assertFalse(self.profile().revenue_prev)
+        self.assertFalse(self.profile().growth)
