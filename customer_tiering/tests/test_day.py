@@ -253,3 +253,35 @@ class TestDay(TieringCase):
         self.make_order(self.customer, 100_000)
         self.assertFalse(self.profile().revenue_prev)
         self.assertFalse(self.profile().growth)
+
+    # ------------------------------------------------------------------
+    # 3. Reachable
+    # ------------------------------------------------------------------
+    def test_salesperson_reaches_health_and_compliance_reports(self):
+        Menu = self.env["ir.ui.menu"].with_user(self.salesman)
+        visible = Menu._visible_menu_ids(debug=False)
+        for xmlid in (
+            "customer_tiering.menu_customer_health_snapshot",
+            "customer_tiering.menu_customer_plan_compliance_report",
+            "customer_tiering.menu_customer_profile",
+        ):
+            menu = self.env.ref(xmlid)
+            self.assertIn(menu.id, visible, xmlid)
+            # and every menu above it
+            parent = menu.parent_id
+            while parent:
+                self.assertIn(parent.id, visible, f"{xmlid}: {parent.complete_name}")
+                parent = parent.parent_id
+            action = menu.action
+            # raises if the salesperson may not read the report
+            self.env[action.res_model].with_user(self.salesman).check_access("read")
+        # the managers' history stays theirs
+        self.assertNotIn(
+            self.env.ref("customer_tiering.menu_customer_tier_history").id, visible
+        )
+        self.assertIn(
+            self.env.ref("customer_tiering.menu_customer_tier_history").id,
+            self.env["ir.ui.menu"]
+            .with_user(self.manager)
+            ._visible_menu_ids(debug=False),
+        )
