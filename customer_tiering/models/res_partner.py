@@ -54,6 +54,19 @@ class ResPartner(models.Model):
     customer_tier_color = fields.Integer(
         string="Tier Color", related="customer_tier_id.color", groups=USER_GROUP
     )
+    # A contact shows its company's tier (read as the current user).
+    customer_company_tier_id = fields.Many2one(
+        string="Company Tier",
+        related="commercial_partner_id.customer_tier_id",
+        groups=USER_GROUP,
+        related_sudo=False,
+    )
+    customer_company_tier_color = fields.Integer(
+        string="Company Tier Color",
+        related="commercial_partner_id.customer_tier_id.color",
+        groups=USER_GROUP,
+        related_sudo=False,
+    )
     customer_computed_tier_id = fields.Many2one(
         related="customer_profile_id.computed_tier_id", **PROFILE
     )

@@ -285,3 +285,64 @@ class TestDay(TieringCase):
             .with_user(self.manager)
             ._visible_menu_ids(debug=False),
         )
+
+    # ------------------------------------------------------------------
+    # 5. Individuals and contacts
+    # ------------------------------------------------------------------
+    def _partner_form_invisible(self, partner, xpath):
+        """Whether the partner form hides the node at ``xpath`` for ``partner``
+        (its ``invisible`` expression evaluated on the partner's values)."""
+        from lxml import etree
+
+        from odoo.tools.safe_eval import safe_eval
+
+        views = self.env["res.partner"].get_views([(False, "form")])
+        node = etree.fromstring(views["views"]["form"]["arch"]).xpath(xpath)[0]
+        values = {
+            "is_company": partner.is_company,
+            "parent_id": partner.parent_id.id,
+            "customer_health_snapshot_count": partner.customer_health_snapshot_count,
+            "customer_tier_id": partner.customer_tier_id.id,
+            "customer_health_band": partner.customer_health_band,
+            "customer_company_tier_id": partner.customer_company_tier_id.id,
+        }
+        return bool(safe_eval(node.get("invisible") or "False", values))
+
+    def test_individual_customer_shows_its_tabs(self):
+        person = self.env["res.partner"].create({"name": "Wang Fang"})
+        self.assertFalse(person.is_company or person.parent_id)
+        self.make_order(person, 1_200_000)
+        self.assertEqual(self.tier_of(person), self.tier_a)
+        self.assertTrue(self.profile(person))
+        for page in ("customer_tiering", "customer_health"):
+            xpath = f"//page[@name='{page}']"
+            self.assertFalse(self._partner_form_invisible(person, xpath), page)
+            self.assertTrue(self._partner_form_invisible(self.contact, xpath), page)
+            self.assertFalse(self._partner_form_invisible(self.customer, xpath), page)
+
+    def test_contact_shows_its_companys_tier(self):
+        self.make_order(self.customer, 1_200_000)
+        contact = self.contact.with_user(self.salesman)
+        self.customer.user_id = self.salesman
+        self.assertEqual(contact.customer_company_tier_id, self.tier_a)
+        self.assertEqual(contact.customer_company_tier_color, self.tier_a.color)
+        self.assertFalse(
+            self._partner_form_invisible(
+                self.contact, "//field[@name='customer_company_tier_id']"
+            )
+        )
+        self.assertFalse(
+            self._partner_form_invisible(
+                self.contact, "//div[@name='customer_tier_badges']"
+            )
+        )
+        self.assertTrue(
+            self._partner_form_invisible(
+                self.customer, "//field[@name='customer_company_tier_id']"
+            )
+        )
+        # a portal user reads none of it
+        self.assertIn(
+            "customer_tiering.group_customer_tiering_user",
+            self.env["res.partner"]._fields["customer_company_tier_id"].groups,
+        )
