@@ -384,6 +384,19 @@ class ResPartner(models.Model):
         self.env["customer.profile"]._refresh_partners(self)
         return True
 
+    def _customer_note_langs(self, company=None):
+        """``{partner id: language}`` of the notes the addon logs on these
+        customers (nightly jobs run as OdooBot, in English): the customer's
+        language, else its company's, else the company's, else the current
+        one."""
+        # sudo: the languages only, whatever the current user may read.
+        company_lang = (company or self.env.company).sudo().partner_id.lang
+        fallback = company_lang or self.env.lang or "en_US"
+        return {
+            partner.id: partner.lang or partner.commercial_partner_id.lang or fallback
+            for partner in self.sudo()
+        }
+
     def action_view_customer_health_history(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(

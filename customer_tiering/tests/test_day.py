@@ -346,3 +346,50 @@ class TestDay(TieringCase):
             "customer_tiering.group_customer_tiering_user",
             self.env["res.partner"]._fields["customer_company_tier_id"].groups,
         )
+
+    # ------------------------------------------------------------------
+    # 4. The team's language
+    # ------------------------------------------------------------------
+    def test_nightly_notes_and_followups_in_chinese(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(
+            ["customer_tiering"], ["zh_CN"], overwrite=True
+        )
+        self.salesman.lang = "zh_CN"
+        self.leader.lang = "zh_CN"
+        self.customer.lang = "zh_CN"
+        # orders recorded without the hook: the nightly run tiers the customer
+        self.make_order(self.customer, 5_000_000, confirm=False).with_context(
+            customer_tiering_skip=True
+        ).action_confirm()
+        # the jobs run as OdooBot, in English
+        Profile = self.env["customer.profile"].with_context(lang="en_US")
+        Profile._cron_refresh()
+        self.assertEqual(self.tier_of(), self.tier_s)
+        bodies = self.customer.message_ids.mapped("body")
+        tier_note = next(b for b in bodies if "战略" in b)
+        self.assertIn("客户级别设为", tier_note)
+        self.assertFalse([b for b in bodies if "customer tier" in b])
+        followups = self.followups()
+        self.assertTrue(followups)
+        call = followups.filtered(
+            lambda a: (
+                a.customer_plan_line_id
+                == self.env.ref("customer_tiering.plan_strategic_call")
+            )
+        )
+        self.assertEqual(call.user_id, self.salesman)
+        self.assertEqual(call.summary, "每周电话：行业趋势报告")
+        # the nightly scheduler too (a new touch after a plan change)
+        followups.with_context(customer_touch_recorded=True).unlink()
+        self.profile().sudo().followups_checked_on = False
+        Profile._cron_schedule_followups()
+        call = self.followups().filtered(lambda a: a.user_id == self.salesman)
+        self.assertIn("每周电话：行业趋势报告", call.mapped("summary"))
+        # a plan change, noted in the customer's language
+        self.customer.with_user(self.manager).with_context(
+            lang="en_US"
+        ).customer_pinned_plan_id = self.plan_b
+        note = self.customer.message_ids[0].body
+        self.assertIn("维护计划由", note)
+        self.assertIn(self.plan_b.with_context(lang="zh_CN").name, note)
