@@ -99,9 +99,12 @@ class CustomerProfile(models.Model):
             # the scheduler will not go through them again today.
             # sudo: scheduling is system work, whoever's order moved the tier.
             moved = profiles._sync_plans().sudo()
-            if self.env.context.get("customer_tiering_defer_followups"):
+            if (
+                self.env.context.get("customer_tiering_defer_followups")
+                or self.env.context.get("install_module") == "customer_tiering"
+            ):
                 # The caller lays down a plan history first and schedules
-                # itself (the demo data).
+                # itself (this addon's demo data, some tests).
                 moved = moved.browse()
             for company, company_profiles in moved.grouped("company_id").items():
                 company_profiles.with_company(company)._schedule_followups()

@@ -393,3 +393,34 @@ class TestDay(TieringCase):
         note = self.customer.message_ids[0].body
         self.assertIn("维护计划由", note)
         self.assertIn(self.plan_b.with_context(lang="zh_CN").name, note)
+
+    # ------------------------------------------------------------------
+    # 7. A newcomer finds the way (demo data)
+    # ------------------------------------------------------------------
+    def test_demo_customers_show_in_the_customers_menu(self):
+        demo = self.env.ref("customer_tiering.demo_partner_jiangnan", False)
+        if not demo:
+            self.skipTest("needs the demo data")  # pragma: no cover
+        companies = self.env["res.partner"].search(
+            [("customer_profile_ids", "!=", False), ("is_company", "=", True)]
+        )
+        # the "Customers" filter of Sales > Orders > Customers (on by default)
+        shown = self.env["res.partner"].search([("customer_rank", ">", 0)])
+        for xmlid in (
+            "demo_partner_jiangnan",
+            "demo_partner_tianfu",
+            "demo_partner_qinghe",
+            "demo_partner_beigang",
+        ):
+            self.assertIn(self.env.ref(f"customer_tiering.{xmlid}"), shown, xmlid)
+        self.assertTrue(companies)
+        # the demo salesperson's customers: their orders are his
+        marc = self.env.ref("base.user_demo")
+        for xmlid in ("demo_partner_jiangnan", "demo_partner_tianfu"):
+            partner = self.env.ref(f"customer_tiering.{xmlid}")
+            self.assertEqual(partner.user_id, marc)
+            orders = self.env["sale.order"].search(
+                [("partner_id", "child_of", partner.id)]
+            )
+            self.assertTrue(orders)
+            self.assertEqual(orders.user_id, marc, xmlid)
