@@ -424,3 +424,41 @@ class TestDay(TieringCase):
             )
             self.assertTrue(orders)
             self.assertEqual(orders.user_id, marc, xmlid)
+
+    def test_done_overdue_activity_rescores_at_once(self):
+        self.make_order(self.customer, 100_000)
+        todo = self.env["mail.activity"].create(
+            {
+                "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+                "res_id": self.contact.id,
+                "activity_type_id": self.env.ref("mail.mail_activity_data_todo").id,
+                "summary": "Send the catalogue",
+                "date_deadline": self.today - timedelta(days=2),
+                "user_id": self.salesman.id,
+            }
+        )
+        self.refresh()
+        profile = self.profile()
+
+        def overdue():
+            profile.invalidate_recordset()
+            dims = {key: raw for key, raw, *__ in profile.health_data["dims"]}
+            return dims["overdue_activities"]
+
+        self.assertEqual(overdue(), 1)
+        before = profile.health_score
+        todo.with_user(self.salesman).action_done()
+        self.assertEqual(overdue(), 0)
+        self.assertGreater(profile.health_score, before)
+        # an activity on a partner without profile creates none
+        stranger = self.env["res.partner"].create({"name": "No orders Ltd"})
+        self.env["mail.activity"].create(
+            {
+                "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+                "res_id": stranger.id,
+                "activity_type_id": self.env.ref("mail.mail_activity_data_todo").id,
+                "date_deadline": self.today - timedelta(days=2),
+                "user_id": self.salesman.id,
+            }
+        ).action_done()
+        self.assertFalse(self.profile(stranger))
