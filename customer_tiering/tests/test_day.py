@@ -462,3 +462,17 @@ class TestDay(TieringCase):
             }
         ).action_done()
         self.assertFalse(self.profile(stranger))
+
+    def test_review_report_growth_of_a_new_customer(self):
+        """No revenue the window before: no growth figure (not 0 %), and a
+        growth criterion holds as the tiering decides (from nothing)."""
+        self.tier_a.write({"use_min_growth": True, "min_growth": 10.0})
+        self.make_order(self.customer, 1_200_000)
+        self.assertEqual(self.tier_of(), self.tier_a)
+        Report = self.env["report.customer_tiering.report_account_review"]
+        ladder = self.env["customer.tier"].search([])
+        rows = {row[0]: row for row in Report._criteria(self.profile(), ladder)["rows"]}
+        __, value, __, cells = rows["growth"]
+        self.assertIsNone(value)
+        met = {tier: ok for tier, __, ok in cells}
+        self.assertIs(met[self.tier_a], True, "the tier it carries is met")
