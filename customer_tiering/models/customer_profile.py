@@ -537,6 +537,7 @@ class CustomerProfile(models.Model):
                     "user_id": self.env.uid,
                     "revenue": m.revenue,
                     "growth": m.growth or 0.0,
+                    "growth_known": m.growth is not None,
                     "order_count": m.orders,
                     "lifetime_revenue": m.lifetime,
                     "reason": profile.override_reason

@@ -32,6 +32,12 @@ class CustomerTierHistory(models.Model):
     reason = fields.Text()
     revenue = fields.Monetary()
     growth = fields.Float(string="Growth (%)", aggregator="avg")
+    growth_known = fields.Boolean(
+        string="Growth Figure",
+        default=True,
+        help="Unticked when the customer had no revenue in the window before: "
+        "it is new, there is no growth figure (it is not 0 %).",
+    )
     order_count = fields.Integer(string="Recent Orders")
     lifetime_revenue = fields.Monetary()
     direction = fields.Selection(

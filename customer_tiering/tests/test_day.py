@@ -476,3 +476,14 @@ class TestDay(TieringCase):
         self.assertIsNone(value)
         met = {tier: ok for tier, __, ok in cells}
         self.assertIs(met[self.tier_a], True, "the tier it carries is met")
+
+    def test_history_of_a_new_customer_has_no_growth_figure(self):
+        self.make_order(self.customer, 100_000)
+        first = self.profile().history_ids
+        self.assertFalse(first.growth_known, "no revenue the window before")
+        self.make_order(self.customer, 50_000, days_ago=400)
+        self.make_order(self.customer, 1_200_000)
+        latest = self.profile().history_ids.sorted("id")[-1]
+        self.assertEqual(latest.to_tier_id, self.tier_a)
+        self.assertTrue(latest.growth_known)
+        self.assertGreater(latest.growth, 0)
