@@ -386,9 +386,9 @@ class ResPartner(models.Model):
 
     def _customer_note_langs(self, company=None):
         """``{partner id: language}`` of the notes the addon logs on these
-        customers (nightly jobs run as OdooBot, in English): the customer's
-        language, else its company's, else the company's, else the current
-        one."""
+        customers (the nightly jobs run as OdooBot, in English): the
+        customer's language, else its commercial partner's, else that of
+        ``company`` (default: the current one), else the context's."""
         # sudo: the languages only, whatever the current user may read.
         company_lang = (company or self.env.company).sudo().partner_id.lang
         fallback = company_lang or self.env.lang or "en_US"
