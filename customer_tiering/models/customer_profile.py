@@ -804,6 +804,7 @@ class CustomerProfile(models.Model):
                     "user_id": self.env.uid,
                     "revenue": m.revenue,
                     "growth": m.growth or 0.0,
+                    "growth_known": m.growth is not None,
                     "order_count": m.orders,
                     "lifetime_revenue": m.lifetime,
                     "reason": profile.override_reason
@@ -1207,6 +1208,12 @@ class CustomerProfile(models.Model):
                 batches += 1
                 last_id = batch.ids[-1]
                 pending = max(pending - len(batch), 0)
+                if not Profile._pending_batch(company, run, 1, last_id):
+                    # The run is over: say so now, not at the next call (which
+                    # may be tomorrow night's, when the time budget or the
+                    # batch limit ends this one).
+                    company.customer_tiering_run_start = False
+                    pending = 0
                 self.env["ir.cron"]._notify_progress(done=done, remaining=pending)
                 if auto_commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -1243,7 +1250,10 @@ class CustomerProfile(models.Model):
         company = self.env.ref("base.main_company")
         today = company._customer_tiering_today()
         self._create_missing_profiles(company)
-        profiles = self.search([("company_id", "=", company.id)])
+        # The follow-ups come with the plan history (_demo_schedule_followups).
+        profiles = self.with_context(customer_tiering_defer_followups=True).search(
+            [("company_id", "=", company.id)]
+        )
         profiles._demo_reset_health()
         profiles._refresh(today=today - relativedelta(days=20))
         overridden = profiles.filtered(lambda p: p.partner_id.id == override_partner_id)

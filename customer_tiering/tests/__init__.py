@@ -11,3 +11,4 @@ from . import test_account_review_report
 from . import test_integrity
 from . import test_faults
 from . import test_figures
+from . import test_day
