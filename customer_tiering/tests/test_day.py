@@ -194,7 +194,7 @@ class TestDay(TieringCase):
     def test_done_followup_rescores_at_once(self):
         self.make_order(self.customer, 5_000_000)
         profile = self.profile()
-        profile.sudo().plan_start = self.today - timedelta(days=10)
+        profile._engine().plan_start = self.today - timedelta(days=10)
         self.env["mail.activity"].search(
             [("customer_profile_id", "=", profile.id)]
         ).with_context(customer_touch_recorded=True).unlink()
@@ -382,7 +382,7 @@ class TestDay(TieringCase):
         self.assertEqual(call.summary, "每周电话：行业趋势报告")
         # the nightly scheduler too (a new touch after a plan change)
         followups.with_context(customer_touch_recorded=True).unlink()
-        self.profile().sudo().followups_checked_on = False
+        self.profile()._engine().followups_checked_on = False
         Profile._cron_schedule_followups()
         call = self.followups().filtered(lambda a: a.user_id == self.salesman)
         self.assertIn("每周电话：行业趋势报告", call.mapped("summary"))
