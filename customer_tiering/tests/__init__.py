@@ -8,3 +8,4 @@ from . import test_access
 from . import test_multi_company
 from . import test_tier_request
 from . import test_account_review_report
+from . import test_key_accounts
