@@ -12,7 +12,7 @@
     "license": "LGPL-3",
     "application": False,
     "installable": True,
-    "depends": ["sale_management", "account", "mail"],
+    "depends": ["sale_management", "account", "mail", "spreadsheet_dashboard"],
     "data": [
         "security/customer_tiering_security.xml",
         "security/ir.model.access.csv",
@@ -39,6 +39,7 @@
         "report/customer_account_review_report.xml",
         "report/customer_account_review_templates.xml",
         "views/menus.xml",
+        "data/spreadsheet_dashboard_data.xml",
     ],
     "assets": {
         "web.assets_backend": [

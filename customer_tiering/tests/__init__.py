@@ -9,3 +9,4 @@ from . import test_multi_company
 from . import test_tier_request
 from . import test_account_review_report
 from . import test_key_accounts
+from . import test_dashboard
