@@ -54,6 +54,10 @@ GLOBAL_FILTERS = [
 # Which field each filter applies to, per model (the period does not apply
 # to the profiles: they are today's state).
 MATCHING = {
+    "customer.tier.review.report": {
+        F_TIER: {"chain": "tier_id", "type": "many2one"},
+        F_USER: {"chain": "user_id", "type": "many2one"},
+    },
     "customer.profile": {
         F_TIER: {"chain": "tier_id", "type": "many2one"},
         F_USER: {"chain": "user_id", "type": "many2one"},
@@ -164,6 +168,21 @@ PIVOTS = {
         "customer.profile",
         measures=[COUNT],
         domain=[["pending_downgrade_since", "!=", False]],
+    ),
+    # Review figures (retention, repurchase, churn, growth) per tier.
+    "9": pivot(
+        "9",
+        "Review Figures by Tier",
+        "customer.tier.review.report",
+        rows=["tier_id"],
+        measures=[
+            measure("retention_rate", "avg"),
+            measure("repurchase_rate", "avg"),
+            measure("churned_count", "sum"),
+            measure("active_prev_count", "sum"),
+            measure("revenue", "sum"),
+            measure("revenue_prev", "sum"),
+        ],
     ),
     "8": pivot(
         "8",
@@ -470,8 +489,83 @@ def build():
     tier_mix_row = row
     tier_mix_end = conc + 2
 
-    # ---- Health.
+    # ---- Review figures: retention, repurchase, churn, growth per tier.
     row = tier_mix_end + 2
+    review_context = {
+        "group_by": ["tier_id"],
+        "pivot_measures": ["retention_rate", "repurchase_rate", "churned_count"],
+        "pivot_row_groupby": ["tier_id"],
+        "pivot_column_groupby": [],
+    }
+    dash.section(
+        row,
+        "AD",
+        link(
+            "Retention and repurchase (12 months)",
+            "pivot",
+            "customer.tier.review.report",
+            context=review_context,
+            name="Review Figures",
+            views=[[False, "pivot"], [False, "list"], [False, "search"]],
+        ),
+    )
+    dash.section(row, "EH", t("Revenue growth (12 months)"))
+    row += 1
+    for ref, text, style in (
+        ("A", "Tier", 2),
+        ("B", "Retention", 3),
+        ("C", "Repurchase rate", 3),
+        ("D", "Churned customers", 3),
+        ("E", "Tier", 2),
+        ("F", "Revenue", 3),
+        ("G", "12 months before", 3),
+        ("H", "Growth", 3),
+    ):
+        dash.set(f"{ref}{row}", t(text), style=style, border=1)
+    for i in range(1, TIER_ROWS + 2):
+        r = row + i
+        if i > TIER_ROWS:  # the total line
+            dash.set(f"A{r}", t("Total"), style=5)
+            dash.set(f"E{r}", t("Total"), style=5)
+            position, style = "", 5
+        else:
+            dash.set(f"A{r}", f'=PIVOT.HEADER(9,"#tier_id",{i})', style=4)
+            dash.set(f"E{r}", f"=A{r}", style=4)
+            position, style = f',"#tier_id",{i}', None
+        # The rates are 0..100 in the report: shown as percentages.
+        for letter, name in (("B", "retention_rate:avg"), ("C", "repurchase_rate:avg")):
+            dash.set(
+                f"{letter}{r}",
+                f'=IF(A{r}="","",IFERROR(PIVOT.VALUE(9,"{name}"{position})/100,""))',
+                style=style,
+                fmt=1,
+            )
+        dash.set(
+            f"D{r}",
+            f'=IF(A{r}="","",PIVOT.VALUE(9,"churned_count:sum"{position}))',
+            style=style,
+            fmt=2,
+        )
+        dash.set(
+            f"F{r}",
+            f'=IF(A{r}="","",PIVOT.VALUE(9,"revenue:sum"{position}))',
+            style=style,
+        )
+        dash.set(
+            f"G{r}",
+            f'=IF(A{r}="","",PIVOT.VALUE(9,"revenue_prev:sum"{position}))',
+            style=style,
+        )
+        dash.set(
+            f"H{r}",
+            f'=IF(A{r}="","",IFERROR(F{r}/G{r}-1,""))',
+            style=style,
+            fmt=1,
+        )
+    review_end = row + TIER_ROWS + 1
+
+    # ---- Health.
+    row = review_end + 2
     dash.section(
         row,
         "AD",

@@ -282,3 +282,43 @@ class TestKeyAccountsDashboard(TieringCase):
         )
         self.assertEqual([row["partner_id"][0] for row in rows], [own.id])
         self.assertEqual(rows[0]["user_id"][0], self.salesman.id)
+
+    def test_review_figures(self):
+        """Retention, repurchase and churn per customer, as the review
+        report computes them over the last 12 months and the 12 before."""
+        Partner = self.env["res.partner"]
+        retained, churned, fresh = (
+            Partner.create({"name": f"Review {name}", "is_company": True})
+            for name in ("retained", "churned", "new")
+        )
+        self.make_order(retained, 1000, days_ago=400)
+        self.make_order(retained, 2000, days_ago=30)
+        self.make_order(retained, 3000, days_ago=10)
+        self.make_order(churned, 5000, days_ago=500)
+        self.make_order(fresh, 700, days_ago=5)
+        self.env.flush_all()
+        Report = self.env["customer.tier.review.report"]
+        rows = {
+            row.partner_id: row
+            for row in Report.search(
+                [("partner_id", "in", (retained | churned | fresh).ids)]
+            )
+        }
+        self.assertEqual(set(rows), {retained, churned, fresh})
+        r, c, f = rows[retained], rows[churned], rows[fresh]
+        self.assertEqual((r.order_count, r.order_count_prev), (2, 1))
+        self.assertEqual((r.revenue, r.revenue_prev), (5000, 1000))
+        self.assertEqual((r.retained_count, r.churned_count), (1, 0))
+        self.assertEqual((r.retention_rate, r.repurchase_rate), (100, 100))
+        self.assertEqual((c.retained_count, c.churned_count), (0, 1))
+        self.assertEqual((c.retention_rate, c.active_count), (0, 0))
+        self.assertEqual((f.active_prev_count, f.repurchase_rate), (0, 0))
+        # Grouped: averages over the customers each rate applies to.
+        [group] = Report.read_group(
+            [("id", "in", [r.id, c.id, f.id])],
+            ["retention_rate:avg", "repurchase_rate:avg", "churned_count:sum"],
+            [],
+        )
+        self.assertEqual(group["retention_rate"], 50)  # 1 of 2 active before
+        self.assertEqual(group["repurchase_rate"], 50)  # 1 of 2 active now
+        self.assertEqual(group["churned_count"], 1)
