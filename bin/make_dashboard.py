@@ -10,10 +10,14 @@ labels, which Odoo's translation export extracts from ``*_dashboard.json``
 files (the zh_CN catalogue translates them).
 
 Run it after changing the layout: ``python3 bin/make_dashboard.py``.
+``--sample CONF DB`` also writes key_accounts_sample_dashboard.json, shown
+while a database has no profile yet (as Sales ships a sample): the same
+sheet with the values DB (the demo data) gives, as static numbers.
 """
 
 import json
 import re
+import sys
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "customer_tiering/data/files"
@@ -464,6 +468,10 @@ def build():
     ):
         dash.set(f"{ref}{row}", t(text), style=style, border=1)
     first = row + 1
+    SAMPLE_RANGES["tier_revenue"] = (
+        f"A{first}:A{row + TIER_ROWS}",
+        [f"C{row}:C{row + TIER_ROWS}"],
+    )
     for i in range(1, TIER_ROWS + 1):
         r = row + i
         dash.set(f"A{r}", f'=PIVOT.HEADER(1,"#tier_id",{i})', style=4)
@@ -530,7 +538,7 @@ def build():
             position, style = "", 5
         else:
             dash.set(f"A{r}", f'=PIVOT.HEADER(9,"#tier_id",{i})', style=4)
-            dash.set(f"E{r}", f"=A{r}", style=4)
+            dash.set(f"E{r}", f'=IF(A{r}="","",A{r})', style=4)
             position, style = f',"#tier_id",{i}', None
         # The rates are 0..100 in the report: shown as percentages.
         for letter, name in (("B", "retention_rate:avg"), ("C", "repurchase_rate:avg")):
@@ -593,6 +601,10 @@ def build():
         ("D", "At risk", 3),
     ):
         dash.set(f"{ref}{row}", t(text), style=style, border=1)
+    SAMPLE_RANGES["health_bands"] = (
+        f"A{row + 1}:A{row + TIER_ROWS}",
+        [f"C{row}:C{row + TIER_ROWS}", f"D{row}:D{row + TIER_ROWS}"],
+    )
     for i in range(1, TIER_ROWS + 1):
         r = row + i
         dash.set(f"A{r}", f'=PIVOT.HEADER(2,"#tier_id",{i})', style=4)
@@ -834,6 +846,10 @@ def build():
     for letter, __, label in directions:
         dash.set(f"{letter}{row}", t(label), style=3, border=1)
     causes = 7
+    SAMPLE_RANGES["tier_changes"] = (
+        f"A{row + 1}:A{row + causes}",
+        [f"{letter}{row}:{letter}{row + causes}" for letter in "BCD"],
+    )
     for i in range(1, causes + 1):
         r = row + i
         dash.set(f"A{r}", f'=PIVOT.HEADER(6,"#cause",{i})', style=4)
@@ -932,11 +948,175 @@ def snapshot():
     }
 
 
+CALL = re.compile(r"(PIVOT\.VALUE|PIVOT\.HEADER|ODOO\.LIST)\(([^()]*)\)")
+
+
+class SampleValues:
+    """The values the dashboard's formulas give on a database (static)."""
+
+    def __init__(self, env, data):
+        self.env, self.pivots, self.lists = env, data["pivots"], data["lists"]
+        self._orders = {}
+
+    def _domain(self, spec):
+        domain = spec["domain"]
+        if isinstance(domain, str):
+            from dateutil.relativedelta import relativedelta
+
+            from odoo.tools.safe_eval import datetime, safe_eval
+
+            domain = safe_eval(
+                domain,
+                {
+                    "context_today": datetime.date.today,
+                    "relativedelta": relativedelta,
+                },
+            )
+        return list(domain)
+
+    def _order(self, pid, field):
+        """The values of ``field`` in pivot ``pid``, in the pivot's order."""
+        key = (pid, field)
+        if key not in self._orders:
+            pivot = self.pivots[pid]
+            Model = self.env[pivot["model"]]
+            sort = pivot.get("sortedColumn")
+            aggregates = [sort["measure"]] if sort else []
+            groups = Model._read_group(self._domain(pivot), [field], aggregates)
+            if sort and field in [r["fieldName"] for r in pivot["rows"]]:
+                groups.sort(key=lambda g: -(g[1] or 0))
+            self._orders[key] = [g[0] for g in groups]
+        return self._orders[key]
+
+    @staticmethod
+    def _key(value):
+        return value.id if hasattr(value, "_name") else value
+
+    @staticmethod
+    def _label(value):
+        if hasattr(value, "_name"):
+            return value.display_name if value else "None"
+        return value
+
+    def header(self, pid, field, position):
+        values = self._order(pid, field.lstrip("#"))
+        position = int(position)
+        if position > len(values):
+            return ""
+        value = values[position - 1]
+        pivot = self.pivots[pid]
+        fname = field.lstrip("#")
+        field_obj = self.env[pivot["model"]]._fields[fname]
+        if field_obj.type == "selection":
+            return dict(field_obj._description_selection(self.env)).get(value, "None")
+        return self._label(value)
+
+    def value(self, pid, measure, *pairs):
+        pivot = self.pivots[pid]
+        domain = self._domain(pivot)
+        for field, arg in zip(pairs[::2], pairs[1::2], strict=True):
+            fname = field.lstrip("#")
+            if field.startswith("#"):
+                values = self._order(pid, fname)
+                if int(arg) > len(values):
+                    return ""
+                arg = self._key(values[int(arg) - 1])
+            domain.append((fname, "=", arg or False))
+        name, aggregator = measure.split(":")
+        spec = "__count" if name == "__count" else f"{name}:{aggregator}"
+        [[result]] = self.env[pivot["model"]]._read_group(domain, [], [spec])
+        return "" if result is None else round(float(result), 4)
+
+    def list_value(self, lid, index, field):
+        spec = self.lists[lid]
+        order = ", ".join(
+            f"{o['name']} {'asc' if o['asc'] else 'desc'}" for o in spec["orderBy"]
+        )
+        records = self.env[spec["model"]].search(
+            self._domain(spec), order=order, limit=int(index)
+        )
+        if len(records) < int(index):
+            return ""
+        value = records[int(index) - 1][field]
+        return value.display_name if hasattr(value, "_name") else value
+
+    def literal(self, match):
+        function, args = match.groups()
+        values = [a.strip().strip('"') for a in args.split(",")]
+        if function == "PIVOT.HEADER":
+            result = self.header(*values)
+        elif function == "PIVOT.VALUE":
+            result = self.value(*values)
+        else:
+            result = self.list_value(*values)
+        if isinstance(result, int | float) and not isinstance(result, bool):
+            return repr(result)
+        return '"{}"'.format(str(result or "").replace('"', "'"))
+
+
+def sample_snapshot(conf, db):
+    """The live snapshot with every data formula replaced by its value on
+    ``db``, its Odoo charts by static charts over the same cells."""
+    import odoo
+    from odoo import SUPERUSER_ID, api
+
+    odoo.tools.config.parse_config(["-c", conf, "-d", db])
+    data = snapshot()
+    with odoo.modules.registry.Registry(db).cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        values = SampleValues(env, data)
+        for sheet in data["sheets"]:
+            for ref, cell in sheet["cells"].items():
+                content = cell["content"]
+                if not CALL.search(content):
+                    continue
+                if "revenue" in content and ref not in sheet["formats"]:
+                    sheet["formats"][ref] = 2  # no currency format without pivot
+                content = CALL.sub(values.literal, content)
+                literal = re.fullmatch(r'=("?)(.*)\1', content)
+                if literal and not re.search(r"[(),/+&]", literal[2]):
+                    content = literal[2]  # a plain value, no formula left
+                cell["content"] = content
+    dash = data["sheets"][0]
+    static = {
+        "chart-tier-revenue": ("pie", SAMPLE_RANGES["tier_revenue"]),
+        "chart-health-bands": ("bar", SAMPLE_RANGES["health_bands"]),
+        "chart-tier-changes": ("bar", SAMPLE_RANGES["tier_changes"]),
+    }
+    for figure in dash["figures"]:
+        if figure["id"] in static:
+            kind, (labels, ranges) = static[figure["id"]]
+            figure["data"] = {
+                "type": kind,
+                "title": {"text": ""},
+                "background": "#FFFFFF",
+                "legendPosition": "right" if kind == "pie" else "top",
+                "dataSetsHaveTitle": True,
+                "dataSets": [{"dataRange": r, "yAxisId": "y"} for r in ranges],
+                "labelRange": labels,
+                "stacked": kind == "bar",
+                "aggregated": False,
+            }
+    for key in ("pivots", "lists", "chartOdooMenusReferences"):
+        data[key] = {}
+    data["globalFilters"] = []
+    data["pivotNextId"] = data["listNextId"] = 1
+    return data
+
+
+# Where the sample's static charts read their data (set by build()).
+SAMPLE_RANGES = {}
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     text = json.dumps(snapshot(), indent=1, ensure_ascii=False)
     assert not re.search(r"\bNaN\b", text)
     (OUT / "key_accounts_dashboard.json").write_text(text + "\n")
+    if len(sys.argv) == 4 and sys.argv[1] == "--sample":
+        sample = sample_snapshot(sys.argv[2], sys.argv[3])
+        text = json.dumps(sample, indent=1, ensure_ascii=False)
+        (OUT / "key_accounts_sample_dashboard.json").write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -322,3 +322,29 @@ class TestKeyAccountsDashboard(TieringCase):
         self.assertEqual(group["retention_rate"], 50)  # 1 of 2 active before
         self.assertEqual(group["repurchase_rate"], 50)  # 1 of 2 active now
         self.assertEqual(group["churned_count"], 1)
+
+    def test_sample_for_empty_database(self):
+        """Before the first evaluation, the Dashboards app shows the sample
+        (static figures, no data source), as Sales' dashboards do."""
+        sample = self.dashboard._get_sample_dashboard()
+        self.assertTrue(sample and sample["sheets"])
+        self.assertFalse(sample["pivots"] or sample["lists"])
+        contents = [
+            cell["content"]
+            for sheet in sample["sheets"]
+            for cell in sheet["cells"].values()
+        ]
+        self.assertFalse([c for c in contents if FORMULA.search(c)])
+        self.assertFalse(
+            [
+                f
+                for f in sample["sheets"][0]["figures"]
+                if f["data"]["type"].startswith("odoo_")
+            ]
+        )
+        self.assertNotIn(
+            "is_sample", self.dashboard.with_user(self.manager).get_readonly_dashboard()
+        )
+        self.env["customer.profile"].search([]).unlink()
+        result = self.dashboard.with_user(self.manager).get_readonly_dashboard()
+        self.assertTrue(result.get("is_sample"))
