@@ -895,6 +895,8 @@ class CustomerProfile(models.Model):
                     # Leave the rest to the next call: _notify_progress told
                     # the scheduler work remains, so it runs again at once.
                     return done
+        # The run is over: the review figures follow (one aggregate).
+        self.env["customer.tier.review.report"]._refresh_figures()
         return done
 
     @api.model
