@@ -191,6 +191,11 @@ class CustomerProfile(models.Model):
         "res.company", required=True, index=True, ondelete="cascade"
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
+    user_id = fields.Many2one(
+        related="partner_id.user_id",
+        string="Salesperson",
+        help="The customer's salesperson (the owner of the account).",
+    )
     tier_id = fields.Many2one(
         "customer.tier",
         index=True,
@@ -1223,6 +1228,8 @@ class CustomerProfile(models.Model):
                     # Leave the rest to the next call: _notify_progress told
                     # the scheduler work remains, so it runs again at once.
                     return done
+        # The run is over: the review figures follow (one aggregate).
+        self.env["customer.tier.review.report"]._refresh_figures()
         return done
 
     @api.model
@@ -1275,7 +1282,34 @@ class CustomerProfile(models.Model):
     # ------------------------------------------------------------------
     def action_open_history(self):
         self.ensure_one()
-        return self.partner_id.action_view_customer_tier_history()
+        return self.partner_id.with_company(
+            self.company_id
+        ).action_view_customer_tier_history()
+
+    def action_override(self):
+        """The override dialog for this customer, in the profile's company."""
+        self.ensure_one()
+        action = self.partner_id.with_company(
+            self.company_id
+        ).action_customer_tier_override()
+        action["context"] = {
+            **action["context"],
+            "default_company_id": self.company_id.id,
+        }
+        return action
+
+    def action_clear_override(self):
+        """End the overrides of these profiles today: the next evaluation
+        applies the computed tier at once (no grace period) and records
+        "override ended"."""
+        self._check_manager()
+        for company, profiles in (
+            self.filtered("override_tier_id").grouped("company_id").items()
+        ):
+            today = company._customer_tiering_today()
+            profiles.write({"override_until": fields.Date.subtract(today, days=1)})
+            profiles.with_company(company)._refresh(today=today)
+        return True
 
     def action_refresh(self):
         self._check_manager()

@@ -406,15 +406,7 @@ class ResPartner(models.Model):
 
     def action_customer_tier_clear_override(self):
         self.env["customer.profile"]._check_manager()
-        profiles = self.customer_profile_id.filtered("override_tier_id")
-        if not profiles:
-            return True
-        today = profiles.company_id._customer_tiering_today()
-        # An override ended yesterday: the next evaluation applies the computed
-        # tier at once (no grace period) and records "override ended".
-        profiles.write({"override_until": fields.Date.subtract(today, days=1)})
-        profiles._refresh(today=today)
-        return True
+        return self.customer_profile_id.action_clear_override()
 
     def action_customer_tier_refresh(self):
         self.env["customer.profile"]._check_manager()

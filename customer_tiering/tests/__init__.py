@@ -12,3 +12,5 @@ from . import test_integrity
 from . import test_faults
 from . import test_figures
 from . import test_day
+from . import test_key_accounts
+from . import test_dashboard
