@@ -12,7 +12,7 @@
     "license": "LGPL-3",
     "application": False,
     "installable": True,
-    "depends": ["sale_management", "account", "mail"],
+    "depends": ["sale_management", "account", "mail", "spreadsheet_dashboard"],
     "data": [
         "security/customer_tiering_security.xml",
         "security/ir.model.access.csv",
@@ -26,7 +26,6 @@
         "wizard/customer_tier_override_wizard_views.xml",
         "views/customer_tier_views.xml",
         "views/customer_tier_history_views.xml",
-        "views/customer_profile_views.xml",
         "views/customer_health_dimension_views.xml",
         "views/customer_health_snapshot_views.xml",
         "views/customer_account_review_views.xml",
@@ -39,7 +38,10 @@
         "views/customer_tier_request_views.xml",
         "report/customer_account_review_report.xml",
         "report/customer_account_review_templates.xml",
+        # After the request dialog and the report its header buttons open.
+        "views/customer_profile_views.xml",
         "views/menus.xml",
+        "data/spreadsheet_dashboard_data.xml",
         "views/customer_key_moment_views.xml",
     ],
     "assets": {

@@ -28,6 +28,7 @@ from customer_tiering_engine.health import (
     subscore,
     top_reasons,
     trend,
+    updates_day_snapshot,
     warning_due,
 )
 
@@ -611,3 +612,14 @@ def test_warning_due(code, open_warning, warned_days_ago, expected):
     warned_on = None if warned_days_ago is None else TODAY - timedelta(warned_days_ago)
     due = warning_due(code, open_warning=open_warning, warned_on=warned_on, today=TODAY)
     assert due is expected
+
+
+def test_updates_day_snapshot():
+    """The day's snapshot follows the day's last evaluation."""
+    day = TODAY
+    assert updates_day_snapshot(last_snapshot=day, today=day, new_band="watch")
+    assert not updates_day_snapshot(
+        last_snapshot=day - timedelta(days=1), today=day, new_band="watch"
+    )
+    assert not updates_day_snapshot(last_snapshot=None, today=day, new_band="watch")
+    assert not updates_day_snapshot(last_snapshot=day, today=day, new_band=None)

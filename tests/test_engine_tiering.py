@@ -526,3 +526,27 @@ def test_cause_values():
         "config",
     ]
     assert Cause.CONFIG == "config"
+
+
+def test_criterion_holds_as_rule_matches_decides():
+    """One criterion at a time, as the account review report shows them."""
+    new = Metrics(revenue=100.0, revenue_prev=0.0, orders=2, lifetime=100.0)
+    assert tiering.criterion_holds("growth", 50.0, new), "from nothing: unbounded"
+    assert not tiering.criterion_holds("growth", 50.0, Metrics())
+    grown = Metrics(revenue=150.0, revenue_prev=100.0, orders=2, lifetime=300.0)
+    assert tiering.criterion_holds("growth", 50.0, grown)
+    assert not tiering.criterion_holds("growth", 50.01, grown)
+    assert tiering.criterion_holds("revenue", 150.0, grown)
+    assert not tiering.criterion_holds("orders", 3, grown)
+    assert tiering.criterion_holds("lifetime", 300.0, grown)
+    for key, field in (
+        ("revenue", "min_revenue"),
+        ("growth", "min_growth"),
+        ("orders", "min_orders"),
+        ("lifetime", "min_lifetime"),
+    ):
+        for metrics in (new, grown, Metrics()):
+            rule = TierRule(tier_id=1, rank=1, **{field: 100.0})
+            assert tiering.criterion_holds(key, 100.0, metrics) == rule_matches(
+                rule, metrics
+            )

@@ -326,6 +326,14 @@ def snapshot_reason(
     return None
 
 
+def updates_day_snapshot(
+    *, last_snapshot: date | None, today: date, new_band: str | None
+) -> bool:
+    """Whether today's evaluation rewrites today's snapshot: the day's
+    snapshot follows the day's last evaluation (no second row that day)."""
+    return new_band is not None and last_snapshot == today
+
+
 def reference_score(
     history: Iterable[tuple[date, float]],
     today: date,

@@ -75,17 +75,32 @@ def _growth_holds(min_growth: float, metrics: Metrics) -> bool:
     return growth >= min_growth
 
 
+def criterion_holds(key: str, threshold: float, metrics: Metrics) -> bool:
+    """Whether one threshold criterion of a tier holds for ``metrics``:
+    ``key`` is "revenue", "growth", "orders" or "lifetime"."""
+    if key == "growth":
+        return _growth_holds(threshold, metrics)
+    value = {
+        "revenue": metrics.revenue,
+        "orders": metrics.orders,
+        "lifetime": metrics.lifetime,
+    }[key]
+    return value >= threshold
+
+
 def rule_matches(rule: TierRule, metrics: Metrics) -> bool:
     """True when every criterion set on ``rule`` holds for ``metrics``."""
-    if rule.min_revenue is not None and metrics.revenue < rule.min_revenue:
-        return False
-    if rule.min_orders is not None and metrics.orders < rule.min_orders:
-        return False
-    if rule.min_lifetime is not None and metrics.lifetime < rule.min_lifetime:
-        return False
     if rule.require_strategic and not metrics.strategic:
         return False
-    return rule.min_growth is None or _growth_holds(rule.min_growth, metrics)
+    return all(
+        threshold is None or criterion_holds(key, threshold, metrics)
+        for key, threshold in (
+            ("revenue", rule.min_revenue),
+            ("orders", rule.min_orders),
+            ("lifetime", rule.min_lifetime),
+            ("growth", rule.min_growth),
+        )
+    )
 
 
 def _best_key(rule: TierRule) -> tuple[int, int]:

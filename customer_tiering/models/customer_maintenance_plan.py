@@ -79,11 +79,23 @@ class CustomerMaintenancePlan(models.Model):
                 result.setdefault(tier.id, plan)
         return result
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        plans = super().create(vals_list)
+        if plans.tier_ids:
+            # Customers move to their new plan with the next scheduling run.
+            self.env["customer.profile"]._trigger_followups(tiers=plans.tier_ids)
+        return plans
+
     def write(self, vals):
+        tiers = self.tier_ids
         res = super().write(vals)
         if {"tier_ids", "active", "company_id"} & set(vals):
-            # Customers move to their new plan with the next scheduling run.
-            self.env["customer.profile"]._trigger_followups()
+            # Customers move to their new plan with the next scheduling run,
+            # the ones already checked today included.
+            self.env["customer.profile"]._trigger_followups(
+                plans=self, tiers=tiers | self.tier_ids
+            )
         return res
 
     @api.ondelete(at_uninstall=False)

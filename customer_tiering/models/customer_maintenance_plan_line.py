@@ -16,6 +16,9 @@ RESPONSIBLE_TYPES = [
     ("other", "Default user"),
 ]
 
+# Changing one of these changes when the line's next touch is due.
+RHYTHM_FIELDS = {"interval_number", "interval_unit", "lead_days", "kind"}
+
 
 class CustomerMaintenancePlanLine(models.Model):
     """One touch of a plan: what, through which channel, how often, by whom."""
@@ -116,6 +119,20 @@ class CustomerMaintenancePlanLine(models.Model):
             "The days ahead cannot be negative.",
         ),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        lines = super().create(vals_list)
+        # The plan's customers get the new touch with the next scheduling run
+        # (soon), even those already checked today.
+        self.env["customer.profile"]._trigger_followups(plans=lines.plan_id)
+        return lines
+
+    def write(self, vals):
+        res = super().write(vals)
+        if RHYTHM_FIELDS & set(vals):
+            self.env["customer.profile"]._trigger_followups(plans=self.plan_id)
+        return res
 
     @api.constrains("kind", "activity_type_id", "mail_template_id")
     def _check_channel(self):

@@ -191,6 +191,11 @@ class CustomerProfile(models.Model):
         "res.company", required=True, index=True, ondelete="cascade"
     )
     currency_id = fields.Many2one(related="company_id.currency_id")
+    user_id = fields.Many2one(
+        related="partner_id.user_id",
+        string="Salesperson",
+        help="The customer's salesperson (the owner of the account).",
+    )
     tier_id = fields.Many2one(
         "customer.tier",
         index=True,
@@ -804,6 +809,7 @@ class CustomerProfile(models.Model):
                     "user_id": self.env.uid,
                     "revenue": m.revenue,
                     "growth": m.growth or 0.0,
+                    "growth_known": m.growth is not None,
                     "order_count": m.orders,
                     "lifetime_revenue": m.lifetime,
                     "reason": profile.override_reason
@@ -1207,6 +1213,12 @@ class CustomerProfile(models.Model):
                 batches += 1
                 last_id = batch.ids[-1]
                 pending = max(pending - len(batch), 0)
+                if not Profile._pending_batch(company, run, 1, last_id):
+                    # The run is over: say so now, not at the next call (which
+                    # may be tomorrow night's, when the time budget or the
+                    # batch limit ends this one).
+                    company.customer_tiering_run_start = False
+                    pending = 0
                 self.env["ir.cron"]._notify_progress(done=done, remaining=pending)
                 if auto_commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -1216,6 +1228,8 @@ class CustomerProfile(models.Model):
                     # Leave the rest to the next call: _notify_progress told
                     # the scheduler work remains, so it runs again at once.
                     return done
+        # The run is over: the review figures follow (one aggregate).
+        self.env["customer.tier.review.report"]._refresh_figures()
         return done
 
     @api.model
@@ -1243,7 +1257,10 @@ class CustomerProfile(models.Model):
         company = self.env.ref("base.main_company")
         today = company._customer_tiering_today()
         self._create_missing_profiles(company)
-        profiles = self.search([("company_id", "=", company.id)])
+        # The follow-ups come with the plan history (_demo_schedule_followups).
+        profiles = self.with_context(customer_tiering_defer_followups=True).search(
+            [("company_id", "=", company.id)]
+        )
         profiles._demo_reset_health()
         profiles._refresh(today=today - relativedelta(days=20))
         overridden = profiles.filtered(lambda p: p.partner_id.id == override_partner_id)
@@ -1265,7 +1282,34 @@ class CustomerProfile(models.Model):
     # ------------------------------------------------------------------
     def action_open_history(self):
         self.ensure_one()
-        return self.partner_id.action_view_customer_tier_history()
+        return self.partner_id.with_company(
+            self.company_id
+        ).action_view_customer_tier_history()
+
+    def action_override(self):
+        """The override dialog for this customer, in the profile's company."""
+        self.ensure_one()
+        action = self.partner_id.with_company(
+            self.company_id
+        ).action_customer_tier_override()
+        action["context"] = {
+            **action["context"],
+            "default_company_id": self.company_id.id,
+        }
+        return action
+
+    def action_clear_override(self):
+        """End the overrides of these profiles today: the next evaluation
+        applies the computed tier at once (no grace period) and records
+        "override ended"."""
+        self._check_manager()
+        for company, profiles in (
+            self.filtered("override_tier_id").grouped("company_id").items()
+        ):
+            today = company._customer_tiering_today()
+            profiles.write({"override_until": fields.Date.subtract(today, days=1)})
+            profiles.with_company(company)._refresh(today=today)
+        return True
 
     def action_refresh(self):
         self._check_manager()

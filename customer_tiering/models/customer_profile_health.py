@@ -123,7 +123,11 @@ class CustomerProfile(models.Model):
                 old_band=old_band,
                 new_band=band,
             )
-            if reason:
+            last_snapshot = max((when for when, __ in past), default=None)
+            if reason or health.updates_day_snapshot(
+                last_snapshot=last_snapshot, today=today, new_band=band
+            ):
+                # reason None: today's snapshot is rewritten, none is added.
                 batch.snapshots.append(
                     {
                         "profile_id": profile_id,
@@ -235,7 +239,9 @@ class CustomerProfile(models.Model):
         if band != st.health_band:
             # The partner's band follows the profile's (unchanged: nothing).
             batch.partners.append((st.partner_id, score, band))
-        if st.health_band and band != st.health_band:
+        if band:
+            # A band change adds a snapshot; otherwise today's snapshot, if
+            # there is one, follows this evaluation (reason None: no new row).
             batch.snapshots.append(
                 {
                     "profile_id": st.id,
@@ -244,7 +250,9 @@ class CustomerProfile(models.Model):
                     "date": today,
                     "score": score,
                     "band": band,
-                    "reason": "band",
+                    "reason": "band"
+                    if st.health_band and band != st.health_band
+                    else None,
                 }
             )
         self._health_apply(company, today, batch, {st.id: tier_id})
@@ -494,8 +502,13 @@ class CustomerProfile(models.Model):
             self._health_warn(today, batch.warnings)
 
     def _health_insert_snapshots(self, snapshots, tiers):
-        """One INSERT for the batch's snapshots: few on most nights, but every
-        customer gets its monthly one on the first night of a month."""
+        """One statement for the batch's snapshots: few on most nights, but
+        every customer gets its monthly one on the first night of a month.
+
+        A customer that has a snapshot dated that day gets it rewritten (the
+        day's snapshot follows the day's last evaluation; a band change keeps
+        its reason); the others get a new row, unless their ``reason`` is None
+        (rewrite only)."""
         if not snapshots:
             return
         now, uid = fields.Datetime.now(), self.env.uid
@@ -521,11 +534,35 @@ class CustomerProfile(models.Model):
         self.env.cr.execute(
             SQL(
                 """
+                WITH v (profile_id, partner_id, company_id, date, score, band,
+                        tier_id, reason, create_uid, create_date, write_uid,
+                        write_date) AS (VALUES %s),
+                     rewritten AS (
+                    UPDATE customer_health_snapshot AS s
+                       SET score = v.score::float8,
+                           band = v.band::varchar,
+                           tier_id = v.tier_id::int4,
+                           reason = CASE WHEN v.reason::varchar = 'band'
+                                         THEN 'band' ELSE s.reason END,
+                           write_uid = v.write_uid::int4,
+                           write_date = v.write_date::timestamp
+                      FROM v
+                     WHERE s.profile_id = v.profile_id::int4
+                       AND s.date = v.date::date
+                 RETURNING s.profile_id
+                )
                 INSERT INTO customer_health_snapshot
                        (profile_id, partner_id, company_id, date, score, band,
                         tier_id, reason, create_uid, create_date, write_uid,
                         write_date)
-                VALUES %s
+                SELECT v.profile_id::int4, v.partner_id::int4, v.company_id::int4,
+                       v.date::date, v.score::float8, v.band::varchar,
+                       v.tier_id::int4, v.reason::varchar, v.create_uid::int4,
+                       v.create_date::timestamp, v.write_uid::int4,
+                       v.write_date::timestamp
+                  FROM v
+                 WHERE v.reason IS NOT NULL
+                   AND v.profile_id::int4 NOT IN (SELECT profile_id FROM rewritten)
                 """,
                 rows,
             )

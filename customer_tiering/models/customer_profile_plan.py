@@ -97,8 +97,19 @@ class CustomerProfile(models.Model):
         res = super()._apply_tier_changes(changes, cause=cause)
         if changes:
             profiles = self.browse([profile.id for profile, *__ in changes])
-            if profiles._sync_plans():
-                self._trigger_followups()
+            # The new plan's first follow-ups, and its next touch, at once:
+            # the scheduler will not go through them again today.
+            # sudo: scheduling is system work, whoever's order moved the tier.
+            moved = profiles._sync_plans().sudo()
+            if (
+                self.env.context.get("customer_tiering_defer_followups")
+                or self.env.context.get("install_module") == "customer_tiering"
+            ):
+                # The caller lays down a plan history first and schedules
+                # itself (this addon's demo data, some tests).
+                moved = moved.browse()
+            for company, company_profiles in moved.grouped("company_id").items():
+                company_profiles.with_company(company)._schedule_followups()
         return res
 
     def write(self, vals):
@@ -154,15 +165,20 @@ class CustomerProfile(models.Model):
         )
         cancelled = Counter(activity.customer_profile_id.id for activity in stale)
         bodies = {}
-        for profile in moved.filtered("plan_id"):
-            text = self.env._(
+        switched = moved.filtered("plan_id")
+        langs = switched.partner_id._customer_note_langs(switched.company_id[:1])
+        for profile in switched:
+            # In the customer's language (the jobs run as OdooBot).
+            local = profile.with_context(lang=langs[profile.partner_id.id])
+            text = local.env._(
                 "%(company)s: maintenance plan changed from %(old)s to %(new)s.",
                 company=profile.company_id.name,
-                old=profile.plan_id.name,
-                new=new_plan[profile].name or self.env._("no plan"),
+                old=local.plan_id.name,
+                new=new_plan[profile].with_context(lang=local.env.lang).name
+                or local.env._("no plan"),
             )
             if cancelled[profile.id]:
-                text += " " + self.env._(
+                text += " " + local.env._(
                     "Planned follow-ups not yet due, cancelled: %(count)s.",
                     count=cancelled[profile.id],
                 )
@@ -213,6 +229,8 @@ class CustomerProfile(models.Model):
             .browse(list({owner.user_id for owner in owners.values() if owner}))
         )
         tz = {user.id: user.tz for user in owner_users}
+        # Follow-ups in their owner's language (the jobs run as OdooBot).
+        lang = {user.id: user.lang or self.env.lang for user in owner_users}
         activities, emails, unowned = [], defaultdict(list), []
         next_dates = defaultdict(list)
         moved = defaultdict(list)
@@ -278,7 +296,9 @@ class CustomerProfile(models.Model):
                 else:
                     stats["fallback"] += owner.fallback
                     activities.append(
-                        line._activity_values(profile, touch.deadline, owner)
+                        line.with_context(lang=lang[owner.user_id])._activity_values(
+                            profile, touch.deadline, owner
+                        )
                     )
                     next_dates[profile.id].append(touch.deadline)
         if activities:
@@ -377,11 +397,14 @@ class CustomerProfile(models.Model):
             [profile.partner_id.id for profile, *__ in items]
         )
         reasons = {}
+        langs = partners._customer_note_langs(line.company_id or self.env.company)
         for partner in partners:
+            # The chatter note, in the customer's language.
+            env = self.with_context(lang=langs[partner.id]).env
             if not partner.email_normalized:
-                reasons[partner.id] = self.env._("the customer has no e-mail address")
+                reasons[partner.id] = env._("the customer has no e-mail address")
             elif partner.is_blacklisted:
-                reasons[partner.id] = self.env._("the address is blacklisted")
+                reasons[partner.id] = env._("the address is blacklisted")
         to_send = [pid for pid in partners.ids if pid not in reasons]
         if to_send:
             line.mail_template_id.send_mail_batch(to_send, force_send=False)
@@ -410,15 +433,14 @@ class CustomerProfile(models.Model):
         # sudo: touches are recorded by the system.
         self.env["customer.touch"].sudo().create(touches)
         if reasons:
-            bodies = {
-                pid: Markup("<p>%s</p>")
-                % self.env._(
+            bodies = {}
+            for pid, reason in reasons.items():
+                local = line.with_context(lang=langs[pid])
+                bodies[pid] = Markup("<p>%s</p>") % local.env._(
                     "Plan e-mail %(name)s not sent: %(reason)s.",
-                    name=line.name,
+                    name=local.name,
                     reason=reason,
                 )
-                for pid, reason in reasons.items()
-            }
             partners.browse(list(bodies))._message_log_batch(bodies)
         return Counter(emails=len(to_send), skipped=len(reasons))
 
@@ -585,8 +607,26 @@ class CustomerProfile(models.Model):
     # The nightly cron, in committed batches
     # ------------------------------------------------------------------
     @api.model
-    def _trigger_followups(self):
-        """Ask the scheduling cron to run soon (plans changed)."""
+    def _trigger_followups(self, plans=None, tiers=None):
+        """Ask the scheduling cron to run soon (plans changed).
+
+        The customers of ``plans`` and of ``tiers`` are gone through again
+        even where the scheduler already checked them today (one UPDATE).
+        """
+        if plans or tiers:
+            self.env.flush_all()
+            self.env.cr.execute(
+                SQL(
+                    "UPDATE customer_profile SET followups_checked_on = NULL "
+                    "WHERE followups_checked_on IS NOT NULL "
+                    "AND (plan_id = ANY(%s) OR pinned_plan_id = ANY(%s) "
+                    "OR tier_id = ANY(%s))",
+                    list(plans.ids if plans else []),
+                    list(plans.ids if plans else []),
+                    list(tiers.ids if tiers else []),
+                )
+            )
+            self.invalidate_model(["followups_checked_on"])
         cron = self.env.ref(
             "customer_tiering.ir_cron_schedule_followups", raise_if_not_found=False
         )

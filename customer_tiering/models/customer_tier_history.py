@@ -33,6 +33,12 @@ class CustomerTierHistory(models.Model):
     reason = fields.Text()
     revenue = fields.Monetary()
     growth = fields.Float(string="Growth (%)", aggregator="avg")
+    growth_known = fields.Boolean(
+        string="Growth Figure",
+        default=True,
+        help="Unticked when the customer had no revenue in the window before: "
+        "it is new, there is no growth figure (it is not 0 %).",
+    )
     order_count = fields.Integer(string="Recent Orders")
     lifetime_revenue = fields.Monetary()
     direction = fields.Selection(
@@ -95,7 +101,14 @@ class CustomerTierHistory(models.Model):
 
     def _post_chatter(self):
         """One chatter note per customer, posted in bulk."""
-        bodies = {entry.partner_id.id: entry._chatter_body() for entry in self}
+        langs = self.partner_id._customer_note_langs(self.company_id[:1])
+        # In the customer's language (the jobs run as OdooBot).
+        bodies = {
+            entry.partner_id.id: entry.with_context(
+                lang=langs[entry.partner_id.id]
+            )._chatter_body()
+            for entry in self
+        }
         # _message_log_batch is mail's bulk logging API; it writes as sudo by
         # design, and we only log what the refresh itself decided.
         self.env["res.partner"].browse(list(bodies))._message_log_batch(bodies)

@@ -1,8 +1,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from ..engine import cadence
 from .customer_touch import OUTCOMES
+
+_logger = logging.getLogger(__name__)
 
 
 class MailActivity(models.Model):
@@ -81,12 +86,50 @@ class MailActivity(models.Model):
         # activities (and may then correct the outcome of their own touches).
         return self.env["customer.touch"].sudo().create(values)
 
+    def _customer_overdue_profiles(self):
+        """The profiles (as superuser) of the customers of these activities
+        that are overdue: completing one changes the customer's health."""
+        today = fields.Date.context_today(self)
+        partner_ids = {
+            a.res_id
+            for a in self.sudo()
+            if a.res_model == "res.partner" and a.date_deadline < today
+        }
+        if not partner_ids:
+            return self.env["customer.profile"].sudo()
+        commercial = self.env["res.partner"].sudo().browse(partner_ids)
+        # Existing profiles only: an activity never creates one.
+        return (
+            self.env["customer.profile"]
+            .sudo()
+            .search([("partner_id", "in", commercial.commercial_partner_id.ids)])
+        )
+
+    @api.model
+    def _customer_rescore(self, profiles):
+        """Evaluate ``profiles`` again at once, per company."""
+        for company, company_profiles in profiles.grouped("company_id").items():
+            try:
+                company_profiles.with_company(company)._refresh()
+            except UserError as error:
+                # An unusable ladder must not block completing an activity
+                # (the nightly run and the Settings report it).
+                _logger.error(
+                    "customer_tiering: customers %s not re-evaluated: %s",
+                    company_profiles.partner_id.ids,
+                    error,
+                )
+
     def _action_done(self, feedback=False, attachment_ids=None):
         planned = self._customer_planned()
+        # The customer's engagement and overdue activities count it at once.
+        rescore = self._customer_overdue_profiles()
         if not planned:
-            return super()._action_done(
+            result = super()._action_done(
                 feedback=feedback, attachment_ids=attachment_ids
             )
+            self._customer_rescore(rescore)
+            return result
         planned._customer_record_touches("done", feedback)
         pairs = {
             (a.customer_profile_id.id, a.customer_plan_line_id.id) for a in planned
@@ -110,6 +153,7 @@ class MailActivity(models.Model):
             company_profiles.with_company(company)._schedule_followups(
                 eager=pairs, only=pairs
             )
+        self._customer_rescore(profiles | rescore)
         return result
 
     def unlink(self):

@@ -15,6 +15,7 @@ from odoo import api, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from ..engine import tiering
 from .sql_arrays import array_literal
 
 MONTHS = 24
@@ -218,9 +219,17 @@ class ReportCustomerAccountReview(models.AbstractModel):
         tiers = ladder.sorted("rank")
         above = tiers.filtered(lambda t: t.rank > (tier.rank if tier else -1))[:1]
         shown = (tier | above).sorted("rank", reverse=True)
+        metrics = tiering.Metrics(
+            revenue=profile.revenue,
+            revenue_prev=profile.revenue_prev,
+            orders=profile.order_count,
+            lifetime=profile.lifetime_revenue,
+            strategic=profile.strategic,
+        )
         rows = [
             (profile.revenue, "money", "revenue"),
-            (profile.growth, "pct", "growth"),
+            # None without revenue the window before (no figure, not 0 %)
+            (metrics.growth, "pct", "growth"),
             (profile.order_count, "int", "orders"),
             (profile.lifetime_revenue, "money", "lifetime"),
         ]
@@ -234,8 +243,10 @@ class ReportCustomerAccountReview(models.AbstractModel):
                     "orders": (t.use_min_orders, t.min_orders),
                     "lifetime": (t.use_min_lifetime, t.min_lifetime),
                 }[key]
+                # Met as the engine decides (revenue from nothing counts as
+                # unbounded growth).
                 cells.append(
-                    (t, threshold, (value or 0) >= threshold)
+                    (t, threshold, tiering.criterion_holds(key, threshold, metrics))
                     if enabled
                     else (t, None, None)
                 )

@@ -55,6 +55,19 @@ class ResPartner(models.Model):
     customer_tier_color = fields.Integer(
         string="Tier Color", related="customer_tier_id.color", groups=USER_GROUP
     )
+    # A contact shows its company's tier (read as the current user).
+    customer_company_tier_id = fields.Many2one(
+        string="Company Tier",
+        related="commercial_partner_id.customer_tier_id",
+        groups=USER_GROUP,
+        related_sudo=False,
+    )
+    customer_company_tier_color = fields.Integer(
+        string="Company Tier Color",
+        related="commercial_partner_id.customer_tier_id.color",
+        groups=USER_GROUP,
+        related_sudo=False,
+    )
     customer_computed_tier_id = fields.Many2one(
         related="customer_profile_id.computed_tier_id", **PROFILE
     )
@@ -431,20 +444,25 @@ class ResPartner(models.Model):
 
     def action_customer_tier_clear_override(self):
         self.env["customer.profile"]._check_manager()
-        profiles = self.customer_profile_id.filtered("override_tier_id")
-        if not profiles:
-            return True
-        today = profiles.company_id._customer_tiering_today()
-        # An override ended yesterday: the next evaluation applies the computed
-        # tier at once (no grace period) and records "override ended".
-        profiles.write({"override_until": fields.Date.subtract(today, days=1)})
-        profiles._refresh(today=today)
-        return True
+        return self.customer_profile_id.action_clear_override()
 
     def action_customer_tier_refresh(self):
         self.env["customer.profile"]._check_manager()
         self.env["customer.profile"]._refresh_partners(self)
         return True
+
+    def _customer_note_langs(self, company=None):
+        """``{partner id: language}`` of the notes the addon logs on these
+        customers (the nightly jobs run as OdooBot, in English): the
+        customer's language, else its commercial partner's, else that of
+        ``company`` (default: the current one), else the context's."""
+        # sudo: the languages only, whatever the current user may read.
+        company_lang = (company or self.env.company).sudo().partner_id.lang
+        fallback = company_lang or self.env.lang or "en_US"
+        return {
+            partner.id: partner.lang or partner.commercial_partner_id.lang or fallback
+            for partner in self.sudo()
+        }
 
     def action_view_customer_health_history(self):
         self.ensure_one()
@@ -455,7 +473,12 @@ class ResPartner(models.Model):
             ("partner_id", "=", self.commercial_partner_id.id),
             ("company_id", "=", self.env.company.id),
         ]
-        action["context"] = {"graph_groupbys": ["date:day"], "create": False}
+        # The stored points only: no zero on the days without a snapshot.
+        action["context"] = {
+            "graph_groupbys": ["date:day"],
+            "fill_temporal": False,
+            "create": False,
+        }
         action["views"] = [(False, "graph"), (False, "list")]
         return action
 

@@ -11,4 +11,7 @@ from . import test_account_review_report
 from . import test_integrity
 from . import test_faults
 from . import test_figures
+from . import test_day
+from . import test_key_accounts
+from . import test_dashboard
 from . import test_key_moments

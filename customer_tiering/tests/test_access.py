@@ -106,6 +106,8 @@ CONFIG_MODELS = {
 PARTNER_LABELS = {
     "customer_tier_id",
     "customer_tier_color",
+    "customer_company_tier_id",
+    "customer_company_tier_color",
     "customer_health_band",
     "customer_strategic",
     "customer_expert_user_id",

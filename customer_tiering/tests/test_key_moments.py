@@ -83,8 +83,13 @@ class TestKeyMoments(TieringCase):
         )
 
     def followups(self, profile):
+        """The open follow-ups of the quarterly review (those of the tier's
+        plan, due today when the first order made the customer B, stay)."""
         return self.env["mail.activity"].search(
-            [("customer_profile_id", "=", profile.id)]
+            [
+                ("customer_profile_id", "=", profile.id),
+                ("customer_plan_line_id", "=", self.line.id),
+            ]
         )
 
     def test_renewal_within_its_window_brings_the_next_touch_earlier(self):

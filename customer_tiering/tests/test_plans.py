@@ -55,6 +55,12 @@ class TestPlans(TieringCase):
         cls.check_in = cls.env.ref("customer_tiering.plan_strategic_expert")
         cls.review = cls.env.ref("customer_tiering.plan_strategic_review")
         cls.today = fields.Date.context_today(cls.env["customer.profile"])
+        # These tests lay down a plan start and a touch history before they
+        # run the scheduler themselves: a tier change does not schedule at
+        # once here (see test_day.py for that).
+        cls.env = cls.env(
+            context=dict(cls.env.context, customer_tiering_defer_followups=True)
+        )
 
     # ------------------------------------------------------------------
     # helpers

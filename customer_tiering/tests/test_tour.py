@@ -97,3 +97,43 @@ class TestTours(HttpCase):
             lambda a: a.customer_plan_line_id == call
         )
         self.assertEqual(following.date_deadline, touch.date + timedelta(weeks=1))
+
+    def test_salesperson_sees_the_new_plan_at_once(self):
+        """Issue 14: the confirmation that changes the tier schedules the new
+        plan's follow-ups at once; completing one updates the form."""
+        salesperson = new_test_user(
+            self.env,
+            login="ct_tour_day",
+            groups="sales_team.group_sale_salesman",
+            name="Tour Day Salesperson",
+            tz="UTC",
+        )
+        self.env.company.customer_plan_default_user_id = self.env.ref("base.user_admin")
+        customer = self.env["res.partner"].create(
+            {"name": "Tour Day Customer", "is_company": True, "user_id": salesperson.id}
+        )
+        product = self.env.ref("customer_tiering.demo_product_service")
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": customer.id,
+                "user_id": salesperson.id,
+                "order_line": [
+                    Command.create({"product_id": product.id, "price_unit": 6_000_000})
+                ],
+            }
+        )
+        self.start_tour(
+            f"/odoo/sale.order/{order.id}",
+            "customer_tiering_day_tour",
+            login="ct_tour_day",
+        )
+        profile = customer.customer_profile_id
+        call = self.env.ref("customer_tiering.plan_strategic_call")
+        self.assertEqual(profile.plan_id, call.plan_id)
+        self.assertEqual(profile.touch_ids.plan_line_id, call)
+        self.assertEqual(
+            profile.followup_ids.filtered(
+                lambda a: a.customer_plan_line_id == call
+            ).date_deadline,
+            profile.touch_ids.date + timedelta(weeks=1),
+        )

@@ -158,3 +158,59 @@ registry.category("web_tour.tours").add("customer_tiering_followup_tour", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("customer_tiering_day_tour", {
+    steps: () => [
+        {
+            content: "Confirm the order that makes the customer strategic",
+            trigger: "button[name='action_confirm']",
+            run: "click",
+        },
+        {
+            content: "The order is confirmed",
+            trigger: ".o_statusbar_status .o_arrow_button_current:contains('Sales Order')",
+        },
+        {
+            content: "Open the activity menu",
+            trigger: ".o_menu_systray i[aria-label='Activities']",
+            run: "click",
+        },
+        {
+            content: "The new plan's follow-up is there at once",
+            trigger: ".o-mail-ActivityGroup:contains('Contact')",
+            run: "click",
+        },
+        {
+            content: "Open the customer",
+            trigger:
+                ".o_kanban_record:contains('Tour Day Customer'), .o_data_row:contains('Tour Day Customer') td.o_data_cell",
+            run: "click",
+        },
+        {
+            content: "Open the tiering tab",
+            trigger: "a.nav-link:contains('Tiering')",
+            run: "click",
+        },
+        {
+            content: "The planned call is listed, no touch yet",
+            trigger:
+                "body:not(:has(div[name='customer_touch_ids'] .o_data_row)) div[name='customer_followup_ids'] .o_data_row:contains('Weekly call: industry trend report')",
+        },
+        {
+            content: "Mark the planned call done in the chatter",
+            trigger:
+                ".o-mail-Activity:contains('Weekly call: industry trend report') .o-mail-Activity-markDone",
+            run: "click",
+        },
+        {
+            content: "Done",
+            trigger: ".o-mail-ActivityMarkAsDone button[aria-label='Done']",
+            run: "click",
+        },
+        {
+            content: "The tiering tab shows the touch without reload",
+            trigger:
+                "div[name='customer_touch_ids'] .o_data_row:contains('Weekly call: industry trend report')",
+        },
+    ],
+});
