@@ -22,6 +22,7 @@
         "data/mail_template_data.xml",
         "data/customer_maintenance_plan_data.xml",
         "data/customer_tier_request_data.xml",
+        "data/customer_key_moment_type_data.xml",
         "wizard/customer_tier_override_wizard_views.xml",
         "views/customer_tier_views.xml",
         "views/customer_tier_history_views.xml",
@@ -41,6 +42,7 @@
         "views/customer_profile_views.xml",
         "views/menus.xml",
         "data/spreadsheet_dashboard_data.xml",
+        "views/customer_key_moment_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

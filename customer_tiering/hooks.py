@@ -45,9 +45,11 @@ def uninstall_hook(env):
     # So are the plans, plan touches and tier requests that users made: they
     # reference this addon's activity types, e-mail templates and tiers with
     # ondelete="restrict", which would keep Odoo from deleting those.
+    # Key moments reference the shipped kinds with ondelete="restrict" too.
     # Records with an XML id (demo reviews...) are left to Odoo's own data
     # removal, which expects to find and delete them itself.
     for model in (
+        "customer.key.moment",
         "customer.touch",
         "customer.tier.request",
         "customer.maintenance.plan.line",

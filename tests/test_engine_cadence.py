@@ -390,3 +390,161 @@ def test_compliance_is_the_share_on_time_in_the_window(touches, today):
     assert result.due == len(inside)
     assert result.done_on_time == sum(cadence.on_time(d, done) for d, done in inside)
     assert result.rate is None or 0 <= result.rate <= 100
+
+
+# --- key moments ---------------------------------------------------------------
+
+KeyMomentWindow = cadence.KeyMomentWindow
+
+
+def test_key_moment_window():
+    renewal = date(2027, 3, 1)
+    window = cadence.key_moment_window(renewal, 180)
+    assert window == KeyMomentWindow(date(2026, 9, 2), renewal)
+    assert window.is_open(date(2026, 9, 2))
+    assert window.is_open(renewal)
+    assert not window.is_open(date(2026, 9, 1))
+    assert not window.is_open(date(2027, 3, 2))
+    # Never open before the moment was recorded.
+    late = cadence.key_moment_window(renewal, 180, recorded_on=date(2027, 1, 10))
+    assert late.opens == date(2027, 1, 10)
+    early = cadence.key_moment_window(renewal, 180, recorded_on=date(2026, 1, 10))
+    assert early.opens == date(2026, 9, 2)
+    assert cadence.key_moment_window(renewal, 0, moment_id=7) == KeyMomentWindow(
+        renewal, renewal, 7
+    )
+    with pytest.raises(ValueError):
+        cadence.key_moment_window(renewal, -1)
+
+
+@pytest.mark.parametrize(
+    ("normal", "key", "expected"),
+    [
+        (90, None, 45),
+        (91, None, 45),
+        (7, None, 3),
+        (1, None, 1),
+        (2, 0, 1),
+        (90, 30, 30),
+        (90, 120, 90),  # never slower than the normal rhythm
+        (30, 30, 30),
+    ],
+)
+def test_key_moment_days(normal, key, expected):
+    assert cadence.key_moment_days(normal, key) == expected
+
+
+def test_key_moment_days_invalid():
+    with pytest.raises(ValueError):
+        cadence.key_moment_days(0)
+    with pytest.raises(ValueError):
+        cadence.key_moment_days(30, -1)
+
+
+def test_interval_on():
+    window = KeyMomentWindow(date(2027, 1, 1), date(2027, 3, 1))
+    assert cadence.interval_on(date(2026, 12, 31), 90, None, [window]) == 90
+    assert cadence.interval_on(date(2027, 1, 1), 90, None, [window]) == 45
+    assert cadence.interval_on(date(2027, 3, 1), 90, 20, [window]) == 20
+    assert cadence.interval_on(date(2027, 3, 2), 90, 20, [window]) == 90
+    assert cadence.interval_on(date(2027, 2, 1), 90) == 90
+
+
+def test_next_due_in_an_open_window_uses_the_faster_rhythm():
+    last = date(2027, 1, 1)  # quarterly: normally due on 2027-04-01 (90 days)
+    quarterly = {"last_done": last, "start": last, "number": 3, "unit": "months"}
+    assert next_due(**quarterly) == date(2027, 4, 1)
+    renewal = cadence.key_moment_window(date(2027, 6, 30), 180)  # open from 2027-01-01
+    assert next_due(**quarterly, windows=[renewal]) == date(2027, 2, 15)  # 45 days
+    assert next_due(**quarterly, key_days=30, windows=[renewal]) == date(2027, 1, 31)
+    # A window that opens after the key-moment interval: due when it opens.
+    later = KeyMomentWindow(date(2027, 3, 10), date(2027, 6, 1))
+    assert next_due(**quarterly, windows=[later]) == date(2027, 3, 10)
+    # A window that opens after the normal due date changes nothing.
+    after = KeyMomentWindow(date(2027, 4, 2), date(2027, 9, 1))
+    assert next_due(**quarterly, windows=[after]) == date(2027, 4, 1)
+    # A window that closes before the key-moment interval is over neither.
+    short = KeyMomentWindow(date(2027, 1, 1), date(2027, 2, 1))
+    assert next_due(**quarterly, windows=[short]) == date(2027, 4, 1)
+    # The earliest of several windows wins.
+    assert next_due(**quarterly, windows=[after, later, renewal]) == date(2027, 2, 15)
+    # Before the first touch the plan start applies, window or not.
+    first = {**quarterly, "last_done": None}
+    assert next_due(**first, windows=[renewal]) == last
+
+
+def test_touch_to_schedule_with_a_key_moment():
+    last = date(2027, 1, 1)
+    renewal = cadence.key_moment_window(date(2027, 6, 30), 180)
+    args = {
+        "last_done": last,
+        "start": last,
+        "number": 3,
+        "unit": "months",
+        "lead_days": 3,
+        "has_open": False,
+    }
+    assert touch_to_schedule(**args, today=date(2027, 2, 11)) is None
+    assert touch_to_schedule(
+        **args, today=date(2027, 2, 12), windows=[renewal]
+    ) == TouchToSchedule(date(2027, 2, 15), overdue=False)
+
+
+def test_moved_deadline():
+    normal, due = date(2027, 4, 1), date(2027, 2, 15)
+    assert cadence.moved_deadline(normal, due, normal) == due
+    # Already earlier (an earlier moment moved it): moved again if later than due.
+    assert cadence.moved_deadline(date(2027, 3, 1), due, normal) == due
+    assert cadence.moved_deadline(date(2027, 2, 1), due, normal) is None
+    assert cadence.moved_deadline(due, due, normal) is None
+    # Put off by a user beyond the normal due date: left alone.
+    assert cadence.moved_deadline(date(2027, 4, 20), due, normal) is None
+    # No key moment: the normal due date, nothing moves.
+    assert cadence.moved_deadline(normal, normal, normal) is None
+
+
+def test_coming_key_moment():
+    today = date(2027, 1, 10)
+    past = KeyMomentWindow(date(2026, 10, 1), date(2027, 1, 9), 1)
+    soon = KeyMomentWindow(date(2026, 12, 1), date(2027, 3, 1), 2)
+    later = KeyMomentWindow(date(2027, 2, 1), date(2027, 5, 1), 3)
+    assert cadence.coming_key_moment([past, later, soon], today) == soon
+    assert cadence.coming_key_moment([past], today) is None
+    assert cadence.coming_key_moment([], today) is None
+    today_moment = KeyMomentWindow(date(2026, 12, 1), today, 4)
+    assert cadence.coming_key_moment([soon, today_moment], today) == today_moment
+
+
+_windows = st.lists(
+    st.builds(
+        lambda opens, length: KeyMomentWindow(opens, opens + timedelta(days=length)),
+        st.dates(date(2026, 1, 1), date(2028, 12, 31)),
+        st.integers(0, 400),
+    ),
+    max_size=4,
+)
+
+
+@given(
+    last_done=st.dates(date(2026, 1, 1), date(2028, 12, 31)),
+    number=st.integers(1, 12),
+    unit=st.sampled_from(list(Unit)),
+    key_days=st.one_of(st.none(), st.integers(0, 400)),
+    windows=_windows,
+)
+def test_key_moments_never_slow_the_rhythm(last_done, number, unit, key_days, windows):
+    rhythm = {"last_done": last_done, "start": last_done, "number": number}
+    normal = next_due(**rhythm, unit=unit)
+    due = next_due(**rhythm, unit=unit, key_days=key_days, windows=windows)
+    assert last_done < due <= normal
+    normal_days = (normal - last_done).days
+    # The default key-moment interval is never longer than the normal one.
+    assert cadence.key_moment_days(normal_days) <= normal_days
+    # ``due`` is the first day on which the time since the last touch reaches
+    # the interval that applies on that day.
+    day = last_done + timedelta(days=1)
+    while (day - last_done).days < cadence.interval_on(
+        day, normal_days, key_days, windows
+    ):
+        day += timedelta(days=1)
+    assert due == day

@@ -13,6 +13,8 @@ from . import account_move
 from . import customer_maintenance_plan
 from . import customer_maintenance_plan_line
 from . import customer_touch
+from . import customer_key_moment_type
+from . import customer_key_moment
 from . import customer_profile_plan
 from . import customer_plan_compliance_report
 from . import customer_tier_request

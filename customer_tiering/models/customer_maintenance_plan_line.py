@@ -90,6 +90,12 @@ class CustomerMaintenancePlanLine(models.Model):
         domain="[('share', '=', False)]",
         check_company=True,
     )
+    key_moment_interval_days = fields.Integer(
+        string="Key Moment Interval (days)",
+        help="How often this touch comes while a key moment of the customer "
+        "(a contract renewal, a large project...) is near, in days. Empty: "
+        "half the normal interval. Never slower than the normal interval.",
+    )
     lead_days = fields.Integer(
         string="Days Ahead",
         default=3,
@@ -101,6 +107,11 @@ class CustomerMaintenancePlanLine(models.Model):
             "interval_positive",
             "CHECK(interval_number >= 1)",
             "A touch must repeat at least every 1 day, week or month.",
+        ),
+        (
+            "key_moment_interval_positive",
+            "CHECK(key_moment_interval_days IS NULL OR key_moment_interval_days >= 0)",
+            "The key moment interval cannot be negative.",
         ),
         (
             "lead_days_positive",

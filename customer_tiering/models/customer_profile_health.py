@@ -10,6 +10,7 @@ activities are written, in bulk, only for the customers that need them.
 
 import json
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -18,7 +19,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.tools import SQL, format_date
 
-from ..engine import health
+from ..engine import cadence, health
 from .customer_health_snapshot import BANDS
 from .sql_arrays import array_literal
 
@@ -719,6 +720,7 @@ class CustomerProfile(models.Model):
     @api.depends_context("lang")
     def _compute_health_reasons(self):
         labels, number = self._health_labels()
+        moments = self._health_coming_key_moments()
         for profile in self:
             data = profile.health_data or {}
             review_date = data.get("review_date")
@@ -736,12 +738,61 @@ class CustomerProfile(models.Model):
                         dimensions=", ".join(labels[key] for key in data["missing"]),
                     )
                 )
+            if profile.id in moments:
+                reasons.append(profile._health_key_moment_note(moments[profile.id]))
             profile.health_reasons = (
                 Markup("<ul>%s</ul>")
                 % Markup().join(Markup("<li>%s</li>") % r for r in reasons)
                 if reasons
                 else False
             )
+
+    def _health_coming_key_moments(self):
+        """``{profile id: key moment}``: the coming key moment of each of
+        these profiles that follows a plan (the engine picks it), as the
+        current user may read them."""
+        followed = self.filtered("plan_id")
+        if not followed:
+            return {}
+        found = self.env["customer.key.moment"].search(
+            [
+                ("partner_id", "in", followed.partner_id.ids),
+                ("company_id", "in", followed.company_id.ids),
+                ("done", "=", False),
+            ]
+        )
+        by_customer = defaultdict(list)
+        for moment in found:
+            by_customer[moment.partner_id, moment.company_id].append(moment)
+        result = {}
+        for profile in followed:
+            mine = {
+                m.id: m for m in by_customer[profile.partner_id, profile.company_id]
+            }
+            coming = cadence.coming_key_moment(
+                [m._window() for m in mine.values()],
+                profile.company_id._customer_tiering_today(),
+            )
+            if coming:
+                result[profile.id] = mine[coming.moment_id]
+        return result
+
+    def _health_key_moment_note(self, moment):
+        """The explanation's line about a coming key moment."""
+        window = moment._window()
+        values = {
+            "moment": moment.type_id.name,
+            "date": format_date(self.env, moment.date),
+        }
+        if window.is_open(self.company_id._customer_tiering_today()):
+            return self.env._(
+                "%(moment)s on %(date)s: follow-ups at the faster rhythm.", **values
+            )
+        return self.env._(
+            "%(moment)s on %(date)s: follow-ups at the faster rhythm from %(opens)s.",
+            opens=format_date(self.env, window.opens),
+            **values,
+        )
 
     @api.depends("health_data")
     @api.depends_context("lang")

@@ -217,7 +217,10 @@ class CustomerProfile(models.Model):
         company.ensure_one()
         self._sync_plans(today)
         now = fields.Datetime.now()
-        last_done, open_deadlines = self._fetch_plan_state()
+        last_done, open_deadlines, open_ids = self._fetch_plan_state()
+        key_moments = self._fetch_key_moments(
+            today or company._customer_tiering_today()
+        )
         owners = self._plan_owners()
         # sudo: the owners' time zones, whoever runs the scheduler.
         owner_users = (
@@ -230,6 +233,7 @@ class CustomerProfile(models.Model):
         lang = {user.id: user.lang or self.env.lang for user in owner_users}
         activities, emails, unowned = [], defaultdict(list), []
         next_dates = defaultdict(list)
+        moved = defaultdict(list)
         # Archived customers (or customers of an archived company) get no
         # follow-up: archiving removed theirs, and none comes back.
         followed = self.filtered(
@@ -250,7 +254,25 @@ class CustomerProfile(models.Model):
                     "start": profile.plan_start or local_today,
                     "number": line.interval_number,
                     "unit": line.interval_unit,
+                    "key_days": line.key_moment_interval_days or None,
+                    "windows": key_moments.get(profile.id, ()),
                 }
+                if key in open_deadlines and rhythm["windows"]:
+                    # A key moment brings the touch earlier: so its open
+                    # follow-up (never later, see the engine).
+                    deadline = cadence.moved_deadline(
+                        open_deadlines[key],
+                        cadence.next_due(last_done=last_done.get(key), **rhythm),
+                        cadence.next_due(
+                            last_done=last_done.get(key),
+                            start=rhythm["start"],
+                            number=rhythm["number"],
+                            unit=rhythm["unit"],
+                        ),
+                    )
+                    if deadline:
+                        moved[deadline].append(open_ids[key])
+                        open_deadlines[key] = deadline
                 touch = cadence.touch_to_schedule(
                     last_done=last_done.get(key),
                     lead_days=None if key in eager else line._lead_days(),
@@ -282,6 +304,12 @@ class CustomerProfile(models.Model):
         if activities:
             self._create_followups(activities)
             stats["activities"] = len(activities)
+        for deadline, ids in moved.items():
+            # sudo: the follow-ups belong to the customers' owners.
+            self.env["mail.activity"].sudo().browse(ids).write(
+                {"date_deadline": deadline}
+            )
+            stats["moved"] += len(ids)
         for line, items in emails.items():
             stats.update(self._send_plan_emails(line, items))
         if unowned:
@@ -421,7 +449,8 @@ class CustomerProfile(models.Model):
     # ------------------------------------------------------------------
     def _fetch_plan_state(self):
         """``({(profile, line): last touch date}, {(profile, line): earliest
-        open follow-up deadline})`` for these profiles."""
+        open follow-up deadline}, {(profile, line): that follow-up's id})``
+        for these profiles."""
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -438,7 +467,8 @@ class CustomerProfile(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                SELECT customer_profile_id, customer_plan_line_id, MIN(date_deadline)
+                SELECT customer_profile_id, customer_plan_line_id, MIN(date_deadline),
+                       (ARRAY_AGG(id ORDER BY date_deadline, id))[1]
                   FROM mail_activity
                  WHERE customer_profile_id = ANY(%s)
                    AND customer_plan_line_id IS NOT NULL
@@ -448,8 +478,44 @@ class CustomerProfile(models.Model):
                 self.ids,
             )
         )
-        open_deadlines = {(p, line): day for p, line, day in self.env.cr.fetchall()}
-        return last_done, open_deadlines
+        rows = self.env.cr.fetchall()
+        open_deadlines = {(p, line): day for p, line, day, __ in rows}
+        open_ids = {(p, line): activity for p, line, __, activity in rows}
+        return last_done, open_deadlines, open_ids
+
+    def _fetch_key_moments(self, today):
+        """``{profile id: [KeyMomentWindow]}``: the windows of the customers'
+        open key moments (not settled, of an active kind) that have not
+        closed yet, a day of margin for the owners' time zones.  Windows
+        still to open count too: they bring a due date within the normal
+        interval earlier (the engine decides)."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT p.id, m.id, m.date, t.window_days, m.create_date::date
+                  FROM customer_key_moment m
+                  JOIN customer_key_moment_type t ON t.id = m.type_id
+                  JOIN customer_profile p
+                    ON p.partner_id = m.partner_id AND p.company_id = m.company_id
+                 WHERE p.id = ANY(%(ids)s::int4[])
+                   AND m.active AND m.done IS NOT TRUE AND t.active
+                   AND m.date >= %(since)s
+              ORDER BY m.date, m.id
+                """,
+                ids=array_literal(self.ids),
+                since=today - timedelta(days=1),
+            )
+        )
+        rows = self.env.cr.fetchall()
+        windows = defaultdict(list)
+        for profile_id, moment_id, day, window_days, recorded_on in rows:
+            windows[profile_id].append(
+                cadence.key_moment_window(
+                    day, window_days, recorded_on=recorded_on, moment_id=moment_id
+                )
+            )
+        return windows
 
     def _fetch_compliance(self, today):
         """``{profile id: Compliance}``: touches due over the compliance window

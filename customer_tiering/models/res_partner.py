@@ -4,6 +4,7 @@ from collections import defaultdict
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..engine import cadence
 from .customer_health_snapshot import BANDS
 
 # Every field this addon adds to Odoo's models is for Customer Tiering users
@@ -212,6 +213,21 @@ class ResPartner(models.Model):
         compute="_compute_customer_plan_records",
         groups=USER_GROUP,
     )
+    # Key moments: searched as the current user too (their record rules).
+    customer_key_moment_ids = fields.Many2many(
+        "customer.key.moment",
+        string="Key Moments",
+        compute="_compute_customer_key_moments",
+        groups=USER_GROUP,
+    )
+    customer_next_key_moment_id = fields.Many2one(
+        "customer.key.moment",
+        string="Coming Key Moment",
+        compute="_compute_customer_key_moments",
+        help="The next key moment of the customer not yet settled: until it, "
+        "from its window on, the follow-ups come at the plan's faster rhythm.",
+        groups=USER_GROUP,
+    )
 
     @api.depends_context("company", "uid")
     @api.depends("customer_profile_ids")
@@ -247,6 +263,28 @@ class ResPartner(models.Model):
             )
             partner.customer_touch_ids = touches.filtered(
                 lambda t, p=profile: t.profile_id == p
+            )
+
+    @api.depends_context("company", "uid")
+    def _compute_customer_key_moments(self):
+        today = self.env.company._customer_tiering_today()
+        moments = self.env["customer.key.moment"].search(
+            [
+                ("partner_id", "in", self.commercial_partner_id.ids),
+                ("company_id", "=", self.env.company.id),
+            ]
+        )
+        Moment = self.env["customer.key.moment"]
+        for partner in self:
+            mine = moments.filtered(
+                lambda m, p=partner.commercial_partner_id: m.partner_id == p
+            )
+            partner.customer_key_moment_ids = mine
+            coming = cadence.coming_key_moment(
+                [m._window() for m in mine if not m.done], today
+            )
+            partner.customer_next_key_moment_id = (
+                Moment.browse(coming.moment_id) if coming else Moment
             )
 
     @api.depends_context("company", "uid")
@@ -448,6 +486,28 @@ class ResPartner(models.Model):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "customer_tiering.action_customer_account_review"
+        )
+        action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
+        action["context"] = {"default_partner_id": self.commercial_partner_id.id}
+        return action
+
+    def action_customer_key_moment(self):
+        """A new key moment of this customer, in a dialog."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Record Key Moment"),
+            "res_model": "customer.key.moment",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_partner_id": self.commercial_partner_id.id},
+        }
+
+    def action_view_customer_key_moments(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_tiering.action_customer_key_moment"
         )
         action["domain"] = [("partner_id", "=", self.commercial_partner_id.id)]
         action["context"] = {"default_partner_id": self.commercial_partner_id.id}

@@ -65,6 +65,11 @@ MODEL_MATRIX = {
     ("customer.plan.compliance.report", "write"): "-------",
     ("customer.plan.compliance.report", "create"): "-------",
     ("customer.plan.compliance.report", "unlink"): "-------",
+    # Key moments: recorded by the salespeople of the customer.
+    ("customer.key.moment", "read"): "--Y-YYY",
+    ("customer.key.moment", "write"): "--Y-YYY",
+    ("customer.key.moment", "create"): "--Y-YYY",
+    ("customer.key.moment", "unlink"): "--Y-YYY",
     # Configuration: every tiering user reads it, managers change it.
     ("customer.tier", "read"): "--YYYYY",
     ("customer.tier", "write"): "-----YY",
@@ -82,6 +87,10 @@ MODEL_MATRIX = {
     ("customer.maintenance.plan.line", "write"): "-----YY",
     ("customer.maintenance.plan.line", "create"): "-----YY",
     ("customer.maintenance.plan.line", "unlink"): "-----YY",
+    ("customer.key.moment.type", "read"): "--YYYYY",
+    ("customer.key.moment.type", "write"): "-----YY",
+    ("customer.key.moment.type", "create"): "-----YY",
+    ("customer.key.moment.type", "unlink"): "-----YY",
 }
 # Configuration models: create and unlink are checked, not done (access
 # rights and rules), so that the shipped ladder and plans stay usable.
@@ -90,6 +99,7 @@ CONFIG_MODELS = {
     "customer.health.dimension",
     "customer.maintenance.plan",
     "customer.maintenance.plan.line",
+    "customer.key.moment.type",
 }
 # Partner fields that are labels, like tags: every tiering user of the
 # company reads them, whoever the customer's salesperson is.
@@ -208,6 +218,7 @@ class AccessCase(TieringCase):
             2: cls.make_order(cls.c2, 600_000, days_ago=40, user_id=cls.other.id),
         }
         cls.line = env.ref("customer_tiering.plan_strategic_call")
+        cls.renewal = env.ref("customer_tiering.key_moment_type_contract_renewal")
         cls.data = {}
         for key, partner, author in ((1, cls.c1, cls.own), (2, cls.c2, cls.other)):
             env["customer.tier.override.wizard"].create(
@@ -259,6 +270,15 @@ class AccessCase(TieringCase):
                     }
                 )
             )
+            moment = env["customer.key.moment"].create(
+                {
+                    "partner_id": partner.id,
+                    "type_id": cls.renewal.id,
+                    "date": cls.today + timedelta(days=100),
+                    "user_id": author.id,
+                    "note": f"Renewal note {key}",
+                }
+            )
             cls.data[key] = {
                 "partner": partner,
                 "customer.profile": profile,
@@ -271,6 +291,7 @@ class AccessCase(TieringCase):
                 ].search([("partner_id", "=", partner.id)], limit=1),
                 "mail.activity": activity,
                 "sale.order": cls.orders[key],
+                "customer.key.moment": moment,
             }
         # Customers without profile yet, to create one for.
         cls.no_profile = {
@@ -325,12 +346,14 @@ class AccessCase(TieringCase):
                 ].search([("company_id", "=", self.company.id)], limit=1),
                 "customer.maintenance.plan": self.line.plan_id,
                 "customer.maintenance.plan.line": self.line,
+                "customer.key.moment.type": self.renewal,
             }[model]
             field = {
                 "customer.tier": "color",
                 "customer.health.dimension": "weight",
                 "customer.maintenance.plan": "goal",
                 "customer.maintenance.plan.line": "lead_days",
+                "customer.key.moment.type": "window_days",
             }[model]
             write = {field: record[field]}
             return {
@@ -364,6 +387,11 @@ class AccessCase(TieringCase):
             },
             "customer.touch": {**on_profile, "date": self.today, "state": "done"},
             "customer.plan.compliance.report": {"partner_id": partner.id},
+            "customer.key.moment": {
+                "partner_id": partner.id,
+                "type_id": self.renewal.id,
+                "date": self.today + timedelta(days=30),
+            },
         }[model]
         write = {
             "customer.profile": {"pinned_plan_id": False},
@@ -372,6 +400,7 @@ class AccessCase(TieringCase):
             "customer.account.review": {"notes": "<p>Changed</p>"},
             "customer.touch": {"note": "Changed"},
             "customer.plan.compliance.report": {"outcome": False},
+            "customer.key.moment": {"note": "Changed"},
         }[model]
         return {
             "read": lambda: record.read(["partner_id"]),
