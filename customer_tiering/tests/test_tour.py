@@ -137,3 +137,70 @@ class TestTours(HttpCase):
             ).date_deadline,
             profile.touch_ids.date + timedelta(weeks=1),
         )
+
+    def test_manager_cockpit(self):
+        """Issue 13's acceptance: a sales manager opens the Key Accounts
+        dashboard, drills into the at-risk customers, prints an account review
+        and approves the demo salesperson's tier request."""
+        manager = new_test_user(
+            self.env,
+            login="ct_tour_manager",
+            groups="sales_team.group_sale_manager,"
+            "customer_tiering.group_customer_tiering_manager",
+            name="Tour Sales Manager",
+            tz="UTC",
+        )
+        salesperson = self.env.ref("base.user_demo")
+        partner = self.env.ref("customer_tiering.demo_partner_tianfu")
+        standard = self.env.ref("customer_tiering.tier_c")
+        potential = self.env.ref("customer_tiering.tier_b")
+        self.assertEqual(partner.user_id, salesperson)
+        self.assertEqual(partner.customer_health_band, "at_risk")
+        self.assertEqual(partner.customer_tier_id, standard)
+        until = fields.Date.today() + timedelta(days=90)
+        request = (
+            self.env["customer.tier.request"]
+            .with_user(salesperson)
+            .create(
+                {
+                    "partner_id": partner.id,
+                    "requested_tier_id": potential.id,
+                    "reason": "Tour: reference project in Chengdu",
+                    "until": until,
+                }
+            )
+        )
+        request.action_submit()
+        self.assertEqual(request.state, "submitted")
+        self.assertIn(manager, request.activity_ids.user_id)
+
+        self.start_tour(
+            "/odoo", "customer_tiering_manager_cockpit_tour", login=manager.login
+        )
+
+        request.invalidate_recordset()
+        partner.invalidate_recordset()
+        self.assertEqual(request.state, "approved")
+        self.assertEqual(request.reviewed_by, manager)
+        self.assertEqual(request.requested_by, salesperson)
+        self.assertFalse(request.activity_ids)
+        profile = partner.customer_profile_id
+        self.assertEqual(partner.customer_tier_id, potential)
+        self.assertEqual(profile.override_tier_id, potential)
+        self.assertEqual(profile.override_until, until)
+        self.assertEqual(profile.override_user_id, manager)
+        self.assertEqual(
+            profile.override_reason,
+            "Tour: reference project in Chengdu (tier review requested by Marc Demo)",
+        )
+        history = request.history_id
+        self.assertEqual(
+            (history.profile_id, history.cause, history.to_tier_id, history.user_id),
+            (profile, "override_set", potential, manager),
+        )
+        self.assertIn(
+            salesperson.partner_id,
+            request.message_ids.filtered(
+                lambda m: "was approved by Tour Sales Manager" in (m.body or "")
+            ).partner_ids,
+        )
