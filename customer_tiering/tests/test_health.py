@@ -8,6 +8,7 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
+from ..engine import health
 from .common import TieringCase
 
 
@@ -238,7 +239,7 @@ class TestHealthHistoryAndWarnings(HealthCase):
             self.env["customer.health.dimension"].search_count(
                 [("company_id", "=", other.id)]
             ),
-            12,
+            len(health.DIMENSIONS),
             "a new company gets the shipped scorecard",
         )
 
@@ -387,7 +388,7 @@ class TestHealthConfig(HealthCase):
         Dimension = self.env["customer.health.dimension"]
         Dimension._ensure_scorecards(self.company)
         lines = Dimension.search([("company_id", "=", self.company.id)])
-        self.assertEqual(len(lines), 12)
+        self.assertEqual(len(lines), len(health.DIMENSIONS))
         self.assertEqual(sum(lines.mapped("weight")), 100)
         recency = lines.filtered(lambda line: line.key == "recency")
         self.assertEqual((recency.good, recency.bad), (30, 180))
