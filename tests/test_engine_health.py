@@ -465,6 +465,7 @@ def test_default_scorecard_with_missing_dimensions():
         "payment_overdue",
         "payment_delay",
         "engagement",
+        "negative_feedback",
     }.union(REVIEW_KEYS)
     assert [c.key for c in top_reasons(result)] == [
         "recency",
@@ -692,3 +693,24 @@ def test_default_scorecard_derives_from_the_registry():
         "frequency",
         "revenue_trend",
     }
+
+
+def test_negative_feedback_share_of_the_touches():
+    spec = health.REGISTRY["negative_feedback"]
+    assert raw_values(Facts(), TODAY)["negative_feedback"] is None, "no touch"
+    assert raw_values(Facts(touches=4, negative_touches=2), TODAY)[
+        "negative_feedback"
+    ] == pytest.approx(50.0)
+    assert raw_values(Facts(touches=3), TODAY)["negative_feedback"] == 0.0
+    assert spec.higher_is_better is False, "lower is better"
+    assert spec.kind == "pct" and spec.enabled
+    assert 0 < spec.weight <= 5, "a small weight"
+    dims = {d.key: d for d in DEFAULT_SCORECARD}
+    assert dims["negative_feedback"].good < dims["negative_feedback"].bad
+    # More negative touches never raise the score.
+    calm = compute_health(DEFAULT_SCORECARD, raw_values(Facts(touches=4), TODAY))
+    upset = compute_health(
+        DEFAULT_SCORECARD, raw_values(Facts(touches=4, negative_touches=2), TODAY)
+    )
+    assert upset.score < calm.score
+    assert "negative_feedback" not in health.order_raw_values(Facts(), TODAY)

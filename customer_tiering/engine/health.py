@@ -211,7 +211,13 @@ class Facts:
     overdue_activities: int = 0  # open activities past their deadline
     engagement: float | None = None  # % of planned follow-ups done; None: no plan
     review: Mapping[str, int | None] = field(default_factory=dict)  # 1..5 scores
+    touches: int = 0  # touches done in the feedback window (FEEDBACK_DAYS)
+    negative_touches: int = 0  # of ``touches``, those with a negative outcome
 
+
+# The touches of the last FEEDBACK_DAYS days (today included) count for the
+# negative feedback dimension.
+FEEDBACK_DAYS = 90
 
 # The facts that only the customer's orders decide (a new order changes these).
 ORDER_FACTS = frozenset(
@@ -262,6 +268,12 @@ def _engagement(facts: Facts, today: date) -> float | None:
 
 def _overdue_activities(facts: Facts, today: date) -> float | None:
     return float(facts.overdue_activities)
+
+
+def _negative_feedback(facts: Facts, today: date) -> float | None:
+    if facts.touches <= 0:
+        return None
+    return min(100.0, max(0.0, facts.negative_touches / facts.touches * 100.0))
 
 
 def _review_score(key: str) -> Callable[[Facts, date], float | None]:
@@ -434,7 +446,7 @@ DIMENSIONS: tuple[DimensionSpec, ...] = (
         _lt("% of the planned follow-ups done (90 days)"),
         "pct",
         higher_is_better=True,
-        weight=10,
+        weight=5,
         good=90,
         bad=40,
         facts=("engagement",),
@@ -453,6 +465,23 @@ DIMENSIONS: tuple[DimensionSpec, ...] = (
         facts=("overdue_activities",),
         raw=_overdue_activities,
         reason=_lt("Follow-up activities past their deadline: %(count)s"),
+    ),
+    # The customer's reaction to the follow-ups (its weight came from
+    # engagement's: the touches weigh 10 in all, as before).
+    DimensionSpec(
+        "negative_feedback",
+        "Negative feedback",
+        _lt("% of the touches of the last 90 days with a negative outcome"),
+        "pct",
+        higher_is_better=False,
+        weight=5,
+        good=0,
+        bad=50,
+        facts=("touches", "negative_touches"),
+        raw=_negative_feedback,
+        reason=_lt(
+            "%(share)s %% of the touches of the last 90 days had a negative outcome"
+        ),
     ),
     _review_dimension("satisfaction", "Satisfaction", 10),
     _review_dimension("needs_met", "Needs met", 5),

@@ -310,6 +310,7 @@ class CustomerProfile(models.Model):
         payments = self._health_payments(company, today, partner_ids)
         activities = self._health_overdue_activities(today, partner_ids)
         reviews = self._health_reviews(company, today, partner_ids)
+        feedback = self._health_touch_feedback(company, today, partner_ids)
         engagement = self._health_engagement_rates(
             company, today, partner_of={st.id: st.partner_id for st in state.values()}
         )
@@ -333,6 +334,7 @@ class CustomerProfile(models.Model):
                     key: int(review[key]) if review.get(key) else None
                     for key in health.REVIEW_KEYS
                 },
+                **feedback.get(partner_id, {}),
             )
         return facts, {pid: review["date"] for pid, review in reviews.items()}
 
@@ -432,6 +434,40 @@ class CustomerProfile(models.Model):
             )
         )
         return {row["partner_id"]: row for row in self.env.cr.dictfetchall()}
+
+    def _health_touch_feedback(self, company, today, partner_ids):
+        """``{partner_id: {"touches": n, "negative_touches": m}}``: the touches
+        done over the feedback window (automated e-mails aside: the outcome
+        is the account team's record of the customer's reaction) and those
+        with a negative outcome.  Customers without such touches are
+        absent."""
+        self.env["customer.touch"].flush_model(
+            ["partner_id", "company_id", "state", "automated", "date", "outcome"]
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT t.partner_id, COUNT(*),
+                       COUNT(*) FILTER (WHERE t.outcome = 'negative')
+                  FROM customer_touch t
+                 WHERE t.company_id = %(company_id)s
+                   AND t.partner_id = ANY(%(partner_ids)s::int4[])
+                   AND t.state = 'done'
+                   AND t.automated IS NOT TRUE
+                   AND t.date > %(since)s
+                   AND t.date <= %(today)s
+              GROUP BY t.partner_id
+                """,
+                company_id=company.id,
+                partner_ids=array_literal(partner_ids),
+                since=today - timedelta(days=health.FEEDBACK_DAYS),
+                today=today,
+            )
+        )
+        return {
+            partner_id: {"touches": touches, "negative_touches": negative}
+            for partner_id, touches, negative in self.env.cr.fetchall()
+        }
 
     def _health_history(self, today):
         """Recent snapshots per profile: ``{profile_id: [(date, score)]}``."""
