@@ -1,5 +1,6 @@
 """Tests of the health scorecard: sub-scores, weighting, bands and warnings."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -464,6 +465,7 @@ def test_default_scorecard_with_missing_dimensions():
         "payment_overdue",
         "payment_delay",
         "engagement",
+        "negative_feedback",
     }.union(REVIEW_KEYS)
     assert [c.key for c in top_reasons(result)] == [
         "recency",
@@ -623,3 +625,92 @@ def test_updates_day_snapshot():
     )
     assert not updates_day_snapshot(last_snapshot=None, today=day, new_band="watch")
     assert not updates_day_snapshot(last_snapshot=day, today=day, new_band=None)
+
+
+# --- the registry ----------------------------------------------------------------
+
+
+def test_every_registry_entry_is_complete():
+    assert len(health.REGISTRY) == len(health.DIMENSIONS), "unique keys"
+    fact_names = set(Facts.__dataclass_fields__)
+    for spec in health.DIMENSIONS:
+        assert spec.key and spec.label.strip() and spec.unit.strip()
+        assert spec.kind in health.VALUE_KINDS
+        assert isinstance(spec.higher_is_better, bool)
+        assert spec.weight >= 0 and spec.good != spec.bad
+        assert (spec.good > spec.bad) == spec.higher_is_better
+        assert spec.facts and set(spec.facts) <= fact_names
+        placeholders = set(re.findall(r"%\((\w+)\)s", spec.reason))
+        assert placeholders and placeholders <= health.REASON_PLACEHOLDERS
+        assert callable(spec.raw)
+
+
+class _OnlyFacts:
+    """Facts that refuse to be read beyond the names an entry declares."""
+
+    def __init__(self, facts, allowed):
+        self._facts, self._allowed = facts, allowed
+
+    def __getattr__(self, name):
+        assert name in self._allowed, f"reads undeclared fact {name}"
+        return getattr(self._facts, name)
+
+
+def test_registry_entries_read_only_their_declared_facts():
+    facts = Facts(
+        last_order_date=TODAY,
+        receivable=10.0,
+        overdue=5.0,
+        review=dict.fromkeys(REVIEW_KEYS, 3),
+    )
+    for spec in health.DIMENSIONS:
+        assert (
+            spec.raw(_OnlyFacts(facts, spec.facts), TODAY)
+            == raw_values(facts, TODAY)[spec.key]
+        )
+
+
+def test_default_scorecard_derives_from_the_registry():
+    assert [d.key for d in DEFAULT_SCORECARD] == [s.key for s in health.DIMENSIONS]
+    for dim, spec in zip(DEFAULT_SCORECARD, health.DIMENSIONS, strict=True):
+        assert dim == spec.default
+        assert (dim.weight, dim.good, dim.bad, dim.enabled) == (
+            spec.weight,
+            spec.good,
+            spec.bad,
+            spec.enabled,
+        )
+        assert DIRECTIONS[dim.key] is spec.higher_is_better
+    assert REVIEW_KEYS == (
+        "satisfaction",
+        "needs_met",
+        "strategic_alignment",
+        "innovation",
+        "relationship",
+    )
+    assert set(health.order_raw_values(Facts(), TODAY)) == {
+        "recency",
+        "frequency",
+        "revenue_trend",
+    }
+
+
+def test_negative_feedback_share_of_the_touches():
+    spec = health.REGISTRY["negative_feedback"]
+    assert raw_values(Facts(), TODAY)["negative_feedback"] is None, "no touch"
+    assert raw_values(Facts(touches=4, negative_touches=2), TODAY)[
+        "negative_feedback"
+    ] == pytest.approx(50.0)
+    assert raw_values(Facts(touches=3), TODAY)["negative_feedback"] == 0.0
+    assert spec.higher_is_better is False, "lower is better"
+    assert spec.kind == "pct" and spec.enabled
+    assert 0 < spec.weight <= 5, "a small weight"
+    dims = {d.key: d for d in DEFAULT_SCORECARD}
+    assert dims["negative_feedback"].good < dims["negative_feedback"].bad
+    # More negative touches never raise the score.
+    calm = compute_health(DEFAULT_SCORECARD, raw_values(Facts(touches=4), TODAY))
+    upset = compute_health(
+        DEFAULT_SCORECARD, raw_values(Facts(touches=4, negative_touches=2), TODAY)
+    )
+    assert upset.score < calm.score
+    assert "negative_feedback" not in health.order_raw_values(Facts(), TODAY)

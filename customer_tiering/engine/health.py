@@ -7,7 +7,7 @@ customer's facts, bands, trend, history snapshots and early warnings.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import NamedTuple
@@ -193,41 +193,6 @@ def should_warn(
     return None
 
 
-# --- the shipped scorecard ---------------------------------------------------
-
-# Review scores run from 1 (very poor) to 5 (excellent).
-REVIEW_KEYS = (
-    "satisfaction",
-    "needs_met",
-    "strategic_alignment",
-    "innovation",
-    "relationship",
-)
-
-# The default scorecard: weights sum to 100; ``good``/``bad`` in the unit of
-# each raw value (see :func:`raw_values`).  Orders and revenue weigh most (the
-# seeds' "value contribution"), then payments and the account team's own
-# follow-up, then the review's judgement ("relationship health" and "growth
-# potential").
-DEFAULT_SCORECARD: tuple[Dimension, ...] = (
-    Dimension("recency", 15, good=30, bad=180, higher_is_better=False),
-    Dimension("frequency", 10, good=0, bad=-50, higher_is_better=True),
-    Dimension("revenue_trend", 15, good=10, bad=-30, higher_is_better=True),
-    Dimension("payment_overdue", 10, good=0, bad=50, higher_is_better=False),
-    Dimension("payment_delay", 5, good=0, bad=60, higher_is_better=False),
-    Dimension("engagement", 10, good=90, bad=40, higher_is_better=True),
-    Dimension("overdue_activities", 5, good=0, bad=5, higher_is_better=False),
-    Dimension("satisfaction", 10, good=5, bad=1, higher_is_better=True),
-    Dimension("needs_met", 5, good=5, bad=1, higher_is_better=True),
-    Dimension("strategic_alignment", 5, good=5, bad=1, higher_is_better=True),
-    Dimension("innovation", 5, good=5, bad=1, higher_is_better=True),
-    Dimension("relationship", 5, good=5, bad=1, higher_is_better=True),
-)
-DIRECTIONS: dict[str, bool] = {
-    d.key: bool(d.higher_is_better) for d in DEFAULT_SCORECARD
-}
-
-
 # --- raw values ----------------------------------------------------------------
 
 
@@ -246,6 +211,18 @@ class Facts:
     overdue_activities: int = 0  # open activities past their deadline
     engagement: float | None = None  # % of planned follow-ups done; None: no plan
     review: Mapping[str, int | None] = field(default_factory=dict)  # 1..5 scores
+    touches: int = 0  # touches done in the feedback window (FEEDBACK_DAYS)
+    negative_touches: int = 0  # of ``touches``, those with a negative outcome
+
+
+# The touches of the last FEEDBACK_DAYS days (today included) count for the
+# negative feedback dimension.
+FEEDBACK_DAYS = 90
+
+# The facts that only the customer's orders decide (a new order changes these).
+ORDER_FACTS = frozenset(
+    ("last_order_date", "orders", "orders_prev", "revenue", "revenue_prev")
+)
 
 
 def change_pct(current: float, previous: float, cap: float = 100.0) -> float | None:
@@ -258,44 +235,284 @@ def change_pct(current: float, previous: float, cap: float = 100.0) -> float | N
     return min(cap, (current - previous) / previous * 100.0)
 
 
+def _recency(facts: Facts, today: date) -> float | None:
+    if facts.last_order_date is None:
+        return None
+    return float(max(0, (today - facts.last_order_date).days))
+
+
+def _frequency(facts: Facts, today: date) -> float | None:
+    return change_pct(facts.orders, facts.orders_prev)
+
+
+def _revenue_trend(facts: Facts, today: date) -> float | None:
+    return change_pct(facts.revenue, facts.revenue_prev)
+
+
+def _payment_overdue(facts: Facts, today: date) -> float | None:
+    receivable = facts.receivable
+    if receivable is None:
+        return None
+    if receivable <= 0:
+        return 0.0
+    return min(100.0, max(0.0, facts.overdue / receivable * 100.0))
+
+
+def _payment_delay(facts: Facts, today: date) -> float | None:
+    return None if facts.receivable is None else max(0.0, facts.overdue_days)
+
+
+def _engagement(facts: Facts, today: date) -> float | None:
+    return facts.engagement
+
+
+def _overdue_activities(facts: Facts, today: date) -> float | None:
+    return float(facts.overdue_activities)
+
+
+def _negative_feedback(facts: Facts, today: date) -> float | None:
+    if facts.touches <= 0:
+        return None
+    return min(100.0, max(0.0, facts.negative_touches / facts.touches * 100.0))
+
+
+def _review_score(key: str) -> Callable[[Facts, date], float | None]:
+    def raw(facts: Facts, today: date) -> float | None:
+        score = facts.review.get(key)
+        return None if score is None else float(score)
+
+    return raw
+
+
+# --- the registry: one entry per dimension --------------------------------------
+
+
+def _lt(text: str) -> str:
+    """Mark ``text`` as a term to translate, and return it unchanged.
+
+    Odoo's term export looks for ``_()`` and ``_lt()`` calls with a literal in
+    every Python file of the addon, this pure engine included, so these texts
+    land in the catalogues; the models translate them where they are shown
+    (``self.env._(spec.reason, ...)``).  No Odoo import here.
+    """
+    return text
+
+
+# How a raw value reads: "142 days", "-50 %", "40 %", "2", "2/5".
+VALUE_KINDS = ("days", "signed_pct", "pct", "count", "score")
+
+# What a reason text may name (the models fill them in the reader's language):
+# days, share, rate, count, score: the raw value's size; change: the raw
+# value with its sign; dimension: the dimension's label; date: the date of
+# the account review the value comes from.
+REASON_PLACEHOLDERS = frozenset(
+    ("days", "share", "rate", "count", "score", "change", "dimension", "date")
+)
+
+
+@dataclass(frozen=True)
+class DimensionSpec:
+    """Everything a health dimension is, in one place.
+
+    The scorecard's selection, units and defaults, the raw value, the
+    breakdown's value format and the reason text all derive from this entry.
+    ``label`` is the English label of the scorecard's selection (Odoo exports
+    selection labels from the field); ``unit`` and ``reason`` are English
+    texts marked with :func:`_lt`.  ``raw(facts, today)`` computes the raw
+    value (None: no data) and reads only the :class:`Facts` named in
+    ``facts``.  ``good``/``bad`` are the default thresholds, in the unit.
+    """
+
+    key: str
+    label: str
+    unit: str
+    kind: str  # one of VALUE_KINDS
+    higher_is_better: bool
+    weight: float
+    good: float
+    bad: float
+    facts: tuple[str, ...]
+    raw: Callable[[Facts, date], float | None]
+    reason: str
+    enabled: bool = True
+
+    @property
+    def default(self) -> Dimension:
+        """The dimension as shipped in new databases."""
+        return Dimension(
+            self.key,
+            self.weight,
+            good=self.good,
+            bad=self.bad,
+            enabled=self.enabled,
+            higher_is_better=self.higher_is_better,
+        )
+
+
+REVIEW_UNIT = _lt("score 1 to 5 of the latest account review")
+REVIEW_REASON = _lt("%(dimension)s %(score)s/5 at the review of %(date)s")
+
+
+def _review_dimension(key: str, label: str, weight: float) -> DimensionSpec:
+    """A dimension read from the latest account review (1 very poor, 5 excellent)."""
+    return DimensionSpec(
+        key,
+        label,
+        REVIEW_UNIT,
+        "score",
+        higher_is_better=True,
+        weight=weight,
+        good=5,
+        bad=1,
+        facts=("review",),
+        raw=_review_score(key),
+        reason=REVIEW_REASON,
+    )
+
+
+# The default weights sum to 100 (they are re-normalised over the dimensions
+# a customer has data for).  Orders and revenue weigh most (the seeds' "value
+# contribution"), then payments and the account team's own follow-up, then
+# the review's judgement ("relationship health" and "growth potential").
+DIMENSIONS: tuple[DimensionSpec, ...] = (
+    DimensionSpec(
+        "recency",
+        "Purchase recency",
+        _lt("days since the last confirmed order"),
+        "days",
+        higher_is_better=False,
+        weight=15,
+        good=30,
+        bad=180,
+        facts=("last_order_date",),
+        raw=_recency,
+        reason=_lt("No order for %(days)s days"),
+    ),
+    DimensionSpec(
+        "frequency",
+        "Order frequency trend",
+        _lt("% change of the orders against the period before"),
+        "signed_pct",
+        higher_is_better=True,
+        weight=10,
+        good=0,
+        bad=-50,
+        facts=("orders", "orders_prev"),
+        raw=_frequency,
+        reason=_lt("Orders %(change)s %% against the period before"),
+    ),
+    DimensionSpec(
+        "revenue_trend",
+        "Revenue trend",
+        _lt("% change of the revenue against the period before"),
+        "signed_pct",
+        higher_is_better=True,
+        weight=15,
+        good=10,
+        bad=-30,
+        facts=("revenue", "revenue_prev"),
+        raw=_revenue_trend,
+        reason=_lt("Revenue %(change)s %% against the period before"),
+    ),
+    DimensionSpec(
+        "payment_overdue",
+        "Overdue receivables",
+        _lt("% of the open receivables overdue"),
+        "pct",
+        higher_is_better=False,
+        weight=10,
+        good=0,
+        bad=50,
+        facts=("receivable", "overdue"),
+        raw=_payment_overdue,
+        reason=_lt("%(share)s %% of receivables overdue"),
+    ),
+    DimensionSpec(
+        "payment_delay",
+        "Payment delay",
+        _lt("days overdue, weighted by amount"),
+        "days",
+        higher_is_better=False,
+        weight=5,
+        good=0,
+        bad=60,
+        facts=("receivable", "overdue_days"),
+        raw=_payment_delay,
+        reason=_lt("Overdue invoices %(days)s days late on average"),
+    ),
+    DimensionSpec(
+        "engagement",
+        "Follow-up engagement",
+        _lt("% of the planned follow-ups done (90 days)"),
+        "pct",
+        higher_is_better=True,
+        weight=5,
+        good=90,
+        bad=40,
+        facts=("engagement",),
+        raw=_engagement,
+        reason=_lt("Only %(rate)s %% of the planned follow-ups done"),
+    ),
+    DimensionSpec(
+        "overdue_activities",
+        "Overdue activities",
+        _lt("open activities past their deadline"),
+        "count",
+        higher_is_better=False,
+        weight=5,
+        good=0,
+        bad=5,
+        facts=("overdue_activities",),
+        raw=_overdue_activities,
+        reason=_lt("Follow-up activities past their deadline: %(count)s"),
+    ),
+    # The customer's reaction to the follow-ups (its weight came from
+    # engagement's: the touches weigh 10 in all, as before).
+    DimensionSpec(
+        "negative_feedback",
+        "Negative feedback",
+        _lt("% of the touches of the last 90 days with a negative outcome"),
+        "pct",
+        higher_is_better=False,
+        weight=5,
+        good=0,
+        bad=50,
+        facts=("touches", "negative_touches"),
+        raw=_negative_feedback,
+        reason=_lt(
+            "%(share)s %% of the touches of the last 90 days had a negative outcome"
+        ),
+    ),
+    _review_dimension("satisfaction", "Satisfaction", 10),
+    _review_dimension("needs_met", "Needs met", 5),
+    _review_dimension("strategic_alignment", "Strategic alignment", 5),
+    _review_dimension("innovation", "Innovation participation", 5),
+    _review_dimension("relationship", "Relationship closeness", 5),
+)
+REGISTRY: dict[str, DimensionSpec] = {spec.key: spec for spec in DIMENSIONS}
+
+# Review scores run from 1 (very poor) to 5 (excellent).
+REVIEW_KEYS = tuple(spec.key for spec in DIMENSIONS if spec.facts == ("review",))
+
+# The default scorecard: one line per registered dimension.
+DEFAULT_SCORECARD: tuple[Dimension, ...] = tuple(spec.default for spec in DIMENSIONS)
+DIRECTIONS: dict[str, bool] = {spec.key: spec.higher_is_better for spec in DIMENSIONS}
+_ORDER_DIMENSIONS = tuple(
+    spec for spec in DIMENSIONS if ORDER_FACTS.issuperset(spec.facts)
+)
+
+
 def order_raw_values(facts: Facts, today: date) -> dict[str, float | None]:
-    """The raw values that only the customer's orders decide: recency,
-    frequency and revenue_trend (a new order changes these and no other)."""
-    return {
-        "recency": None
-        if facts.last_order_date is None
-        else float(max(0, (today - facts.last_order_date).days)),
-        "frequency": change_pct(facts.orders, facts.orders_prev),
-        "revenue_trend": change_pct(facts.revenue, facts.revenue_prev),
-    }
+    """The raw values that only the customer's orders decide (recency,
+    frequency and revenue_trend today): a new order changes these and no
+    other."""
+    return {spec.key: spec.raw(facts, today) for spec in _ORDER_DIMENSIONS}
 
 
 def raw_values(facts: Facts, today: date) -> dict[str, float | None]:
-    """Raw value of every dimension of :data:`DEFAULT_SCORECARD` (None: no data).
-
-    recency: days since the last order; frequency and revenue_trend: percent
-    change against the window before; payment_overdue: percent of the open
-    receivables past due; payment_delay: days past due, weighted by amount;
-    engagement: percent of planned follow-ups done; overdue_activities: count;
-    review keys: the 1..5 score of the latest review that still counts.
-    """
-    receivable = facts.receivable
-    paying = receivable is not None
-    values: dict[str, float | None] = {
-        **order_raw_values(facts, today),
-        "payment_overdue": (
-            min(100.0, max(0.0, facts.overdue / receivable * 100.0))
-            if paying and receivable > 0
-            else (0.0 if paying else None)
-        ),
-        "payment_delay": max(0.0, facts.overdue_days) if paying else None,
-        "engagement": facts.engagement,
-        "overdue_activities": float(facts.overdue_activities),
-    }
-    for key in REVIEW_KEYS:
-        score = facts.review.get(key)
-        values[key] = None if score is None else float(score)
-    return values
+    """Raw value of every registered dimension (None: no data); see each
+    entry of :data:`DIMENSIONS` for its unit."""
+    return {spec.key: spec.raw(facts, today) for spec in DIMENSIONS}
 
 
 # --- history and trend ---------------------------------------------------------

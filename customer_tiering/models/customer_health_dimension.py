@@ -1,32 +1,27 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+from collections import defaultdict
+
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..engine import health
 
-DIMENSION_KEYS = [
-    ("recency", "Purchase recency"),
-    ("frequency", "Order frequency trend"),
-    ("revenue_trend", "Revenue trend"),
-    ("payment_overdue", "Overdue receivables"),
-    ("payment_delay", "Payment delay"),
-    ("engagement", "Follow-up engagement"),
-    ("overdue_activities", "Overdue activities"),
-    ("satisfaction", "Satisfaction"),
-    ("needs_met", "Needs met"),
-    ("strategic_alignment", "Strategic alignment"),
-    ("innovation", "Innovation participation"),
-    ("relationship", "Relationship closeness"),
-]
+_logger = logging.getLogger(__name__)
+
+# The selection comes from the engine's registry: Odoo exports its labels
+# from the field (ir.model.fields.selection), so they stay translatable.
+DIMENSION_KEYS = [(spec.key, spec.label) for spec in health.DIMENSIONS]
 
 
 class CustomerHealthDimension(models.Model):
     """One line of a company's health scorecard.
 
-    Every company has one line per dimension of the engine's catalogue
-    (``health.DEFAULT_SCORECARD``), created with the shipped defaults when
-    missing; managers tune weights and thresholds or switch lines off, but
-    cannot delete them.
+    Every company has one line per dimension of the engine's registry
+    (``health.DIMENSIONS``): a new company gets the shipped defaults, an
+    existing scorecard gets a newly registered dimension switched off (see
+    ``_add_registered_dimensions``); managers tune weights and thresholds or
+    switch lines off, but cannot delete them.
     """
 
     _name = "customer.health.dimension"
@@ -68,26 +63,13 @@ class CustomerHealthDimension(models.Model):
         ),
     ]
 
-    def _units(self):
-        return {
-            "recency": self.env._("days since the last confirmed order"),
-            "frequency": self.env._("% change of the orders against the period before"),
-            "revenue_trend": self.env._(
-                "% change of the revenue against the period before"
-            ),
-            "payment_overdue": self.env._("% of the open receivables overdue"),
-            "payment_delay": self.env._("days overdue, weighted by amount"),
-            "engagement": self.env._("% of the planned follow-ups done (90 days)"),
-            "overdue_activities": self.env._("open activities past their deadline"),
-        }
-
     @api.depends("key")
     def _compute_unit(self):
-        units = self._units()
-        review = self.env._("score 1 to 5 of the latest account review")
         for line in self:
-            line.unit = units.get(line.key, review)
-            line.higher_is_better = health.DIRECTIONS.get(line.key, True)
+            spec = health.REGISTRY.get(line.key)
+            # The unit is marked for translation in the engine (see health._lt).
+            line.unit = spec and self.env._(spec.unit)
+            line.higher_is_better = spec.higher_is_better if spec else True
 
     def _to_dimension(self):
         self.ensure_one()
@@ -102,29 +84,76 @@ class CustomerHealthDimension(models.Model):
 
     @api.model
     def _ensure_scorecards(self, companies):
-        """Create the missing lines of ``companies``' scorecards (shipped defaults)."""
+        """Give ``companies`` a complete scorecard: the shipped defaults for a
+        company without one, the missing registered dimensions switched off
+        for one that has a scorecard (its weights are its manager's)."""
         # sudo: the scorecard is configuration every company must have; it is
         # completed here on behalf of whoever triggers the first evaluation.
         Dimension = self.sudo().with_context(active_test=False)
-        existing = {
-            (line.company_id.id, line.key)
-            for line in Dimension.search([("company_id", "in", companies.ids)])
-        }
+        scored = set(
+            Dimension.search([("company_id", "in", companies.ids)]).company_id.ids
+        )
         vals = [
             {
                 "company_id": company.id,
                 "sequence": sequence,
                 "key": dim.key,
+                "enabled": dim.enabled,
                 "weight": dim.weight,
                 "good": dim.good,
                 "bad": dim.bad,
             }
             for company in companies
+            if company.id not in scored
             for sequence, dim in enumerate(health.DEFAULT_SCORECARD, start=1)
-            if (company.id, dim.key) not in existing
         ]
         if vals:
             Dimension.with_context(customer_tiering_no_refresh=True).create(vals)
+        self._add_registered_dimensions(companies.filtered(lambda c: c.id in scored))
+
+    @api.model
+    def _add_registered_dimensions(self, companies=None):
+        """Add to every scorecard (of ``companies``, default all companies that
+        have one) each registered dimension it lacks: switched off, weight 0,
+        the shipped thresholds, so that no score moves until a manager turns
+        it on.  Each addition is logged at INFO (the upgrade log); the
+        scorecard has no chatter (``customer.health.dimension`` is not a
+        mail.thread, nor is res.company), so the log is the note.
+
+        For the migrations that register a dimension (18.0.1.2.0, and any
+        later one): idempotent.  Returns the lines created."""
+        # sudo: configuration completed by an upgrade or for a company's
+        # first evaluation, whoever triggers it.
+        Dimension = self.sudo().with_context(active_test=False)
+        domain = [] if companies is None else [("company_id", "in", companies.ids)]
+        keys = defaultdict(set)
+        for line in Dimension.search(domain):
+            keys[line.company_id].add(line.key)
+        vals = [
+            {
+                "company_id": company.id,
+                "sequence": sequence,
+                "key": spec.key,
+                "enabled": False,
+                "weight": 0.0,
+                "good": spec.good,
+                "bad": spec.bad,
+            }
+            for company, present in keys.items()
+            for sequence, spec in enumerate(health.DIMENSIONS, start=1)
+            if spec.key not in present
+        ]
+        lines = Dimension.with_context(customer_tiering_no_refresh=True).create(vals)
+        for line in lines:
+            _logger.info(
+                "customer_tiering: health dimension %r added to the scorecard of "
+                "%s (company %s), switched off with weight 0: a manager may turn "
+                "it on in the health scorecard.",
+                line.key,
+                line.company_id.name,
+                line.company_id.id,
+            )
+        return lines
 
     @api.model
     def _get_scorecard(self, company):

@@ -29,16 +29,6 @@ _logger = logging.getLogger(__name__)
 PAYMENT_HISTORY_DAYS = 365
 # Snapshots read per batch: the current month and the trend's window.
 HISTORY_DAYS = 62
-# How each raw value reads: days, percent, signed percent, count, 1..5 score.
-VALUE_KINDS = {
-    "recency": "days",
-    "frequency": "signed_pct",
-    "revenue_trend": "signed_pct",
-    "payment_overdue": "pct",
-    "payment_delay": "days",
-    "engagement": "pct",
-    "overdue_activities": "count",
-}
 
 
 def compact_json(value):
@@ -320,6 +310,7 @@ class CustomerProfile(models.Model):
         payments = self._health_payments(company, today, partner_ids)
         activities = self._health_overdue_activities(today, partner_ids)
         reviews = self._health_reviews(company, today, partner_ids)
+        feedback = self._health_touch_feedback(company, today, partner_ids)
         engagement = self._health_engagement_rates(
             company, today, partner_of={st.id: st.partner_id for st in state.values()}
         )
@@ -343,6 +334,7 @@ class CustomerProfile(models.Model):
                     key: int(review[key]) if review.get(key) else None
                     for key in health.REVIEW_KEYS
                 },
+                **feedback.get(partner_id, {}),
             )
         return facts, {pid: review["date"] for pid, review in reviews.items()}
 
@@ -442,6 +434,40 @@ class CustomerProfile(models.Model):
             )
         )
         return {row["partner_id"]: row for row in self.env.cr.dictfetchall()}
+
+    def _health_touch_feedback(self, company, today, partner_ids):
+        """``{partner_id: {"touches": n, "negative_touches": m}}``: the touches
+        done over the feedback window (automated e-mails aside: the outcome
+        is the account team's record of the customer's reaction) and those
+        with a negative outcome.  Customers without such touches are
+        absent."""
+        self.env["customer.touch"].flush_model(
+            ["partner_id", "company_id", "state", "automated", "date", "outcome"]
+        )
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT t.partner_id, COUNT(*),
+                       COUNT(*) FILTER (WHERE t.outcome = 'negative')
+                  FROM customer_touch t
+                 WHERE t.company_id = %(company_id)s
+                   AND t.partner_id = ANY(%(partner_ids)s::int4[])
+                   AND t.state = 'done'
+                   AND t.automated IS NOT TRUE
+                   AND t.date > %(since)s
+                   AND t.date <= %(today)s
+              GROUP BY t.partner_id
+                """,
+                company_id=company.id,
+                partner_ids=array_literal(partner_ids),
+                since=today - timedelta(days=health.FEEDBACK_DAYS),
+                today=today,
+            )
+        )
+        return {
+            partner_id: {"touches": touches, "negative_touches": negative}
+            for partner_id, touches, negative in self.env.cr.fetchall()
+        }
 
     def _health_history(self, today):
         """Recent snapshots per profile: ``{profile_id: [(date, score)]}``."""
@@ -836,7 +862,7 @@ class CustomerProfile(models.Model):
 
     def _health_value(self, key, raw, number):
         """A raw value with its unit: "142 days", "-50 %", "2/5"..."""
-        kind = VALUE_KINDS.get(key, "review")
+        kind = health.REGISTRY[key].kind
         if kind == "days":
             return self.env._("%(days)s days", days=number(raw))
         if kind == "signed_pct":
@@ -848,35 +874,23 @@ class CustomerProfile(models.Model):
         return f"{raw:.0f}/5"
 
     def _health_reason(self, key, raw, number, labels, review_date):
-        """One of the top reasons of a score, in plain words."""
+        """One of the top reasons of a score, in plain words: the registry
+        entry's reason text (marked for translation in the engine), with the
+        placeholders of ``health.REASON_PLACEHOLDERS``."""
         value = number(abs(raw))
+        # Formatted outside the call: Odoo's term export (babel) cannot read
+        # an f-string among a translation call's arguments.
         signed = f"{raw:+.0f}"
-        texts = {
-            "recency": lambda: self.env._("No order for %(days)s days", days=value),
-            "frequency": lambda: self.env._(
-                "Orders %(change)s %% against the period before", change=signed
-            ),
-            "revenue_trend": lambda: self.env._(
-                "Revenue %(change)s %% against the period before", change=signed
-            ),
-            "payment_overdue": lambda: self.env._(
-                "%(share)s %% of receivables overdue", share=value
-            ),
-            "payment_delay": lambda: self.env._(
-                "Overdue invoices %(days)s days late on average", days=value
-            ),
-            "engagement": lambda: self.env._(
-                "Only %(rate)s %% of the planned follow-ups done", rate=value
-            ),
-            "overdue_activities": lambda: self.env._(
-                "Follow-up activities past their deadline: %(count)s", count=value
-            ),
-        }
-        if key in texts:
-            return texts[key]()
         return self.env._(
-            "%(dimension)s %(score)s/5 at the review of %(date)s",
-            dimension=labels[key],
+            health.REGISTRY[key].reason,
+            days=value,
+            share=value,
+            rate=value,
+            count=value,
             score=value,
-            date=format_date(self.env, review_date, date_format="long"),
+            change=signed,
+            dimension=labels[key],
+            date=format_date(self.env, review_date, date_format="long")
+            if review_date
+            else "",
         )

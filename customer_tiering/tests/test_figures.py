@@ -2,6 +2,7 @@
 """Issue 10, points 6 to 8: no figure silently wrong, upgrades refresh."""
 
 import importlib.util
+import logging
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from odoo import Command, fields
 from odoo.tests import tagged
 
 from .. import hooks
+from ..models import customer_health_dimension
 from .common import TieringCase
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -286,3 +288,48 @@ class TestFigures(TieringCase):
         self.assertEqual(profile.revenue, 600_000)
         self.assertEqual(profile.order_count, 1)
         self.assertEqual(profile.excluded_order_count, 1)
+
+
+@tagged("post_install", "-at_install")
+class TestUpgradeScorecard(TieringCase):
+    def test_upgrade_adds_a_registered_dimension_switched_off(self):
+        """An existing scorecard lacking a registered dimension gets it on
+        upgrade, off with weight 0, logged; a second run adds nothing."""
+        Dimension = self.env["customer.health.dimension"]
+        Dimension._ensure_scorecards(self.company)
+        lines = Dimension.search([("company_id", "=", self.company.id)])
+        recency = lines.filtered(lambda line: line.key == "recency")
+        weights = {line.key: line.weight for line in lines - recency}
+        # As a scorecard of the version before "recency" was registered: the
+        # line goes in SQL (the ORM refuses to delete scorecard lines).
+        self.env.cr.execute(
+            "DELETE FROM customer_health_dimension WHERE id = %s", recency.ids
+        )
+        Dimension.invalidate_model()
+        self.env.registry.clear_cache()
+        bare = self.env["res.company"].create({"name": "No Scorecard Yet"})
+        self.env.cr.execute(
+            "DELETE FROM customer_health_dimension WHERE company_id = %s", bare.ids
+        )
+        # logging.INFO, not "INFO": Odoo names its level 25 "INFO" too.
+        with self.assertLogs(customer_health_dimension._logger, logging.INFO) as logs:
+            _migration("18.0.1.2.0", "post-migrate").migrate(self.env.cr, "18.0.1.1.0")
+        added = Dimension.search(
+            [("company_id", "=", self.company.id), ("key", "=", "recency")]
+        )
+        self.assertEqual((added.enabled, added.weight), (False, 0.0))
+        self.assertEqual((added.good, added.bad), (30, 180), "shipped thresholds")
+        self.assertIn("'recency' added to the scorecard of", logs.output[0])
+        self.assertEqual(len(logs.output), 1, "a company without scorecard: none")
+        self.assertFalse(Dimension.search([("company_id", "=", bare.id)]))
+        others = Dimension.search([("company_id", "=", self.company.id)]) - added
+        self.assertEqual({line.key: line.weight for line in others}, weights)
+        # Idempotent: nothing to add the second time.
+        _migration("18.0.1.2.0", "post-migrate").migrate(self.env.cr, "18.0.1.1.0")
+        self.assertEqual(
+            Dimension.search_count([("company_id", "=", self.company.id)]),
+            len(lines),
+        )
+        # The company still scores its customers (the new line is off).
+        self.make_order(self.customer, 100_000)
+        self.assertTrue(self.profile().health_band)

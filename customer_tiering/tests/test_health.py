@@ -8,6 +8,7 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
+from ..engine import health
 from .common import TieringCase
 
 
@@ -201,6 +202,52 @@ class TestHealthDimensions(HealthCase):
         review.unlink()
         self.assertIn("satisfaction", self.missing())
 
+    def test_negative_touches_lower_the_score_with_a_reason(self):
+        Dimension = self.env["customer.health.dimension"]
+        Dimension._ensure_scorecards(self.company)
+        line = Dimension.search(
+            [("company_id", "=", self.company.id), ("key", "=", "negative_feedback")]
+        )
+        # On in new databases; an upgraded database has it off until a
+        # manager turns it on.
+        line.write({"enabled": True, "weight": 5})
+        self.make_order(self.customer, 300_000, days_ago=100)
+        self.refresh()
+        profile = self.profile()
+        before = profile.health_score
+        self.assertIn("negative_feedback", self.missing(), "no touch yet")
+
+        def touch(outcome, days_ago, **values):
+            self.env["customer.touch"].create(
+                {
+                    "profile_id": profile.id,
+                    "partner_id": self.customer.id,
+                    "company_id": self.company.id,
+                    "date": self.today - timedelta(days=days_ago),
+                    "outcome": outcome,
+                    **values,
+                }
+            )
+
+        for outcome, days_ago in (
+            ("negative", 10),
+            ("negative", 20),
+            ("positive", 30),
+            (False, 89),
+        ):
+            touch(outcome, days_ago)
+        touch("negative", 90)  # out of the last 90 days
+        touch("negative", 5, state="missed")  # did not happen
+        touch("negative", 5, automated=True)  # an automated e-mail
+        self.refresh()
+        self.assertEqual(self.dims()["negative_feedback"], (50.0, 0.0), "2 of 4")
+        self.assertLess(profile.health_score, before)
+        self.assertIn(
+            "50 % of the touches of the last 90 days had a negative outcome",
+            profile.health_reasons,
+        )
+        self.assertIn("Negative feedback", profile.health_breakdown)
+
 
 @tagged("post_install", "-at_install")
 class TestHealthHistoryAndWarnings(HealthCase):
@@ -238,7 +285,7 @@ class TestHealthHistoryAndWarnings(HealthCase):
             self.env["customer.health.dimension"].search_count(
                 [("company_id", "=", other.id)]
             ),
-            12,
+            len(health.DIMENSIONS),
             "a new company gets the shipped scorecard",
         )
 
@@ -387,7 +434,7 @@ class TestHealthConfig(HealthCase):
         Dimension = self.env["customer.health.dimension"]
         Dimension._ensure_scorecards(self.company)
         lines = Dimension.search([("company_id", "=", self.company.id)])
-        self.assertEqual(len(lines), 12)
+        self.assertEqual(len(lines), len(health.DIMENSIONS))
         self.assertEqual(sum(lines.mapped("weight")), 100)
         recency = lines.filtered(lambda line: line.key == "recency")
         self.assertEqual((recency.good, recency.bad), (30, 180))
