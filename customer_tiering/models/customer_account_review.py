@@ -4,6 +4,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import format_date
 
 from ..engine import health
+from .commercial_partner import commercial_partner_vals
 from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 
 SCORES = [
@@ -103,14 +104,16 @@ class CustomerAccountReview(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             self._check_author(vals)
-        reviews = super().create([self._commercial_partner_only(v) for v in vals_list])
+        reviews = super().create(
+            [commercial_partner_vals(self.env, v) for v in vals_list]
+        )
         self._refresh_health(reviews._health_targets())
         return reviews
 
     def write(self, vals):
         self._check_author(vals)
         before = self._health_targets() if HEALTH_FIELDS & set(vals) else set()
-        res = super().write(self._commercial_partner_only(vals))
+        res = super().write(commercial_partner_vals(self.env, vals))
         if before:
             self._refresh_health(before | self._health_targets())
         return res
@@ -143,14 +146,6 @@ class CustomerAccountReview(models.Model):
                     "author."
                 )
             )
-
-    @api.model
-    def _commercial_partner_only(self, vals):
-        """Reviews are for the customer (the company), never for a contact."""
-        if vals.get("partner_id"):
-            partner = self.env["res.partner"].browse(vals["partner_id"])
-            vals = {**vals, "partner_id": partner.commercial_partner_id.id}
-        return vals
 
     def _health_targets(self):
         return {(review.company_id, review.partner_id) for review in self}

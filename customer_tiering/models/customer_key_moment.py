@@ -5,6 +5,7 @@ from odoo import api, fields, models
 from odoo.tools import format_date
 
 from ..engine import cadence
+from .commercial_partner import commercial_partner_vals
 
 # Changing one of these changes the customer's rhythm.
 RHYTHM_FIELDS = {"partner_id", "company_id", "type_id", "date", "active", "done"}
@@ -109,13 +110,15 @@ class CustomerKeyMoment(models.Model):
     # ------------------------------------------------------------------
     @api.model_create_multi
     def create(self, vals_list):
-        moments = super().create([self._commercial_partner_only(v) for v in vals_list])
+        moments = super().create(
+            [commercial_partner_vals(self.env, v) for v in vals_list]
+        )
         moments._reschedule(moments._targets())
         return moments
 
     def write(self, vals):
         before = self._targets() if RHYTHM_FIELDS & set(vals) else {}
-        res = super().write(self._commercial_partner_only(vals))
+        res = super().write(commercial_partner_vals(self.env, vals))
         if RHYTHM_FIELDS & set(vals):
             targets = self._targets()
             for company, partners in before.items():
@@ -128,14 +131,6 @@ class CustomerKeyMoment(models.Model):
         res = super().unlink()
         self._reschedule(targets)
         return res
-
-    @api.model
-    def _commercial_partner_only(self, vals):
-        """Moments are the customer's (the company's), never a contact's."""
-        if vals.get("partner_id"):
-            partner = self.env["res.partner"].browse(vals["partner_id"])
-            vals = {**vals, "partner_id": partner.commercial_partner_id.id}
-        return vals
 
     def _targets(self):
         """``{company: partners}`` of these moments."""
