@@ -96,6 +96,73 @@ def scorecard_problems(dimensions: Iterable[Dimension]) -> list[str]:
     return problems
 
 
+class Scorer:
+    """A scorecard prepared for scoring many customers: validated once (unless
+    ``checked``), its active dimensions kept in order.  :func:`compute_health`
+    is ``Scorer(dimensions).score(raw)``; a batch calls :meth:`values` and
+    :meth:`rank` (plain tuples, no object per dimension)."""
+
+    __slots__ = ("_raw", "active", "keys")
+
+    def __init__(self, dimensions: Iterable[Dimension], checked: bool = False) -> None:
+        dimensions = list(dimensions)
+        problems = [] if checked else scorecard_problems(dimensions)
+        if problems:
+            raise HealthConfigError(problems)
+        self.active = tuple(
+            (dim.key, dim.weight, dim.good, dim.bad) for dim in dimensions if dim.active
+        )
+        self.keys = tuple(dim[0] for dim in self.active)
+        self._raw = None
+
+    def values(self, facts: Facts, today: date) -> list[float | None]:
+        """The raw value of each active dimension (see :func:`raw_values`)."""
+        if self._raw is None:
+            self._raw = tuple(REGISTRY[key].raw for key in self.keys)
+        return [raw(facts, today) for raw in self._raw]
+
+    def rank(self, values) -> tuple[float | None, list[tuple], list[str]]:
+        """Score the raw ``values`` of the active dimensions (in order):
+        ``(score, rows, missing)``, ``rows`` one ``(-lost, key, raw,
+        subscore, weight, points)`` tuple per dimension with data, most
+        points lost first (then by key), ``missing`` the keys without data.
+
+        Weights of the dimensions that have data are re-normalised to sum 1.
+        """
+        present, missing = [], []
+        for dim, value in zip(self.active, values, strict=True):
+            if value is None:
+                missing.append(dim[0])
+            else:
+                present.append((dim, value))
+        if not present:
+            return None, [], missing
+        total = math.fsum([dim[1] for dim, __ in present])
+        rows = []
+        for (key, weight, good, bad), value in present:
+            value = float(value)
+            sub = subscore(value, good, bad)
+            weight /= total
+            rows.append(
+                (-(100.0 - sub) * weight, key, value, sub, weight, sub * weight)
+            )
+        rows.sort()
+        score = min(100.0, max(0.0, math.fsum([row[5] for row in rows])))
+        return round(score, 1), rows, missing
+
+    def score(self, raw: Mapping[str, float | None]) -> HealthResult:
+        """Score ``raw`` values (see :func:`compute_health`)."""
+        score, rows, missing = self.rank([raw.get(key) for key in self.keys])
+        return HealthResult(
+            score,
+            tuple(
+                Contribution(key, value, sub, weight, points, -neg_lost)
+                for neg_lost, key, value, sub, weight, points in rows
+            ),
+            tuple(sorted(missing)),
+        )
+
+
 def compute_health(
     dimensions: Iterable[Dimension],
     raw: Mapping[str, float | None],
@@ -106,31 +173,10 @@ def compute_health(
     Weights of the active dimensions that have data are re-normalised to sum 1;
     active dimensions without data are reported in ``missing``.  ``checked``:
     the caller already validated the scorecard with :func:`scorecard_problems`
-    (batches score thousands of customers against one scorecard).
+    (batches score thousands of customers against one scorecard: they use a
+    :class:`Scorer`).
     """
-    dimensions = list(dimensions)
-    problems = [] if checked else scorecard_problems(dimensions)
-    if problems:
-        raise HealthConfigError(problems)
-    active = [dim for dim in dimensions if dim.active]
-    present = [dim for dim in active if raw.get(dim.key) is not None]
-    missing = tuple(sorted(dim.key for dim in active if raw.get(dim.key) is None))
-    if not present:
-        return HealthResult(None, (), missing)
-    total = math.fsum(dim.weight for dim in present)
-    contributions = []
-    for dim in present:
-        value = float(raw[dim.key])
-        sub = subscore(value, dim.good, dim.bad)
-        weight = dim.weight / total
-        contributions.append(
-            Contribution(
-                dim.key, value, sub, weight, sub * weight, (100.0 - sub) * weight
-            )
-        )
-    contributions.sort(key=lambda c: (-c.lost, c.key))
-    score = min(100.0, max(0.0, math.fsum(c.points for c in contributions)))
-    return HealthResult(round(score, 1), tuple(contributions), missing)
+    return Scorer(dimensions, checked=checked).score(raw)
 
 
 def band(
@@ -152,13 +198,18 @@ def top_reasons(
     result: HealthResult, limit: int = 3, min_lost: float = 5.0
 ) -> tuple[Contribution, ...]:
     """Dimensions that cost at least ``min_lost`` points, most costly first."""
+    by_key = {c.key: c for c in result.contributions}
+    rows = sorted((-c.lost, c.key) for c in result.contributions)
+    return tuple(by_key[key] for key in top_reason_keys(rows, limit, min_lost))
+
+
+def top_reason_keys(rows: list[tuple], limit: int = 3, min_lost: float = 5.0):
+    """The keys of the top reasons of :meth:`Scorer.rank`'s ``rows`` (sorted,
+    most points lost first): at most ``limit``, each costing at least
+    ``min_lost`` points."""
     if limit < 0:
         raise ValueError("limit must be >= 0")
-    reasons = sorted(
-        (c for c in result.contributions if c.lost >= min_lost),
-        key=lambda c: (-c.lost, c.key),
-    )
-    return tuple(reasons[:limit])
+    return [row[1] for row in rows[:limit] if -row[0] >= min_lost]
 
 
 def trend(current: float | None, previous: float | None) -> float | None:
@@ -213,6 +264,9 @@ class Facts:
     review: Mapping[str, int | None] = field(default_factory=dict)  # 1..5 scores
     touches: int = 0  # touches done in the feedback window (FEEDBACK_DAYS)
     negative_touches: int = 0  # of ``touches``, those with a negative outcome
+    review_date: date | None = None  # the day of the review ``review`` comes from
+    lifetime: float = 0.0  # revenue since the first order (the tier's criterion)
+    excluded_orders: int = 0  # orders left out of every figure (no exchange rate)
 
 
 # The touches of the last FEEDBACK_DAYS days (today included) count for the
@@ -221,7 +275,15 @@ FEEDBACK_DAYS = 90
 
 # The facts that only the customer's orders decide (a new order changes these).
 ORDER_FACTS = frozenset(
-    ("last_order_date", "orders", "orders_prev", "revenue", "revenue_prev")
+    (
+        "last_order_date",
+        "orders",
+        "orders_prev",
+        "revenue",
+        "revenue_prev",
+        "lifetime",
+        "excluded_orders",
+    )
 )
 
 
@@ -497,16 +559,6 @@ REVIEW_KEYS = tuple(spec.key for spec in DIMENSIONS if spec.facts == ("review",)
 # The default scorecard: one line per registered dimension.
 DEFAULT_SCORECARD: tuple[Dimension, ...] = tuple(spec.default for spec in DIMENSIONS)
 DIRECTIONS: dict[str, bool] = {spec.key: spec.higher_is_better for spec in DIMENSIONS}
-_ORDER_DIMENSIONS = tuple(
-    spec for spec in DIMENSIONS if ORDER_FACTS.issuperset(spec.facts)
-)
-
-
-def order_raw_values(facts: Facts, today: date) -> dict[str, float | None]:
-    """The raw values that only the customer's orders decide (recency,
-    frequency and revenue_trend today): a new order changes these and no
-    other."""
-    return {spec.key: spec.raw(facts, today) for spec in _ORDER_DIMENSIONS}
 
 
 def raw_values(facts: Facts, today: date) -> dict[str, float | None]:

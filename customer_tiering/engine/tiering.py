@@ -75,32 +75,33 @@ def _growth_holds(min_growth: float, metrics: Metrics) -> bool:
     return growth >= min_growth
 
 
+# The figure each threshold criterion compares with.
+_CRITERIA = {"revenue": "revenue", "orders": "orders", "lifetime": "lifetime"}
+
+
 def criterion_holds(key: str, threshold: float, metrics: Metrics) -> bool:
     """Whether one threshold criterion of a tier holds for ``metrics``:
     ``key`` is "revenue", "growth", "orders" or "lifetime"."""
     if key == "growth":
         return _growth_holds(threshold, metrics)
-    value = {
-        "revenue": metrics.revenue,
-        "orders": metrics.orders,
-        "lifetime": metrics.lifetime,
-    }[key]
-    return value >= threshold
+    return getattr(metrics, _CRITERIA[key]) >= threshold
 
 
 def rule_matches(rule: TierRule, metrics: Metrics) -> bool:
     """True when every criterion set on ``rule`` holds for ``metrics``."""
     if rule.require_strategic and not metrics.strategic:
         return False
-    return all(
-        threshold is None or criterion_holds(key, threshold, metrics)
-        for key, threshold in (
-            ("revenue", rule.min_revenue),
-            ("orders", rule.min_orders),
-            ("lifetime", rule.min_lifetime),
-            ("growth", rule.min_growth),
-        )
-    )
+    # Each criterion through criterion_holds, cheapest first; a ladder
+    # evaluates thousands of customers, so no generator here.
+    for key, threshold in (
+        ("revenue", rule.min_revenue),
+        ("orders", rule.min_orders),
+        ("lifetime", rule.min_lifetime),
+        ("growth", rule.min_growth),
+    ):
+        if threshold is not None and not criterion_holds(key, threshold, metrics):
+            return False
+    return True
 
 
 def _best_key(rule: TierRule) -> tuple[int, int]:
@@ -108,18 +109,32 @@ def _best_key(rule: TierRule) -> tuple[int, int]:
     return (-rule.rank, rule.tier_id)
 
 
+class Ladder:
+    """A ladder prepared for many customers: its rules best first, and the
+    rank of each tier.  :func:`evaluate_tier` is ``Ladder(rules).best``."""
+
+    __slots__ = ("ranks", "rules")
+
+    def __init__(self, rules: Iterable[TierRule]) -> None:
+        self.rules = tuple(sorted(rules, key=_best_key))
+        if not self.rules:
+            raise LadderError("empty_ladder", "the ladder has no tier")
+        self.ranks = {rule.tier_id: rule.rank for rule in self.rules}
+
+    def best(self, metrics: Metrics) -> TierRule:
+        """The best matching rule (highest rank, then lowest tier id)."""
+        for rule in self.rules:
+            if rule_matches(rule, metrics):
+                return rule
+        raise LadderError("no_match", "no tier matches (ladder without catch-all?)")
+
+
 def evaluate_tier(rules: Iterable[TierRule], metrics: Metrics) -> TierRule:
     """Return the best matching rule (highest rank, then lowest tier id).
 
     Raises ``LadderError`` with code ``empty_ladder`` or ``no_match``.
     """
-    rules = list(rules)
-    if not rules:
-        raise LadderError("empty_ladder", "the ladder has no tier")
-    matching = [rule for rule in rules if rule_matches(rule, metrics)]
-    if not matching:
-        raise LadderError("no_match", "no tier matches (ladder without catch-all?)")
-    return min(matching, key=_best_key)
+    return Ladder(rules).best(metrics)
 
 
 def ladder_problems(rules: Iterable[TierRule]) -> list[str]:

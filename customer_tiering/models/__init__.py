@@ -1,5 +1,7 @@
 from . import customer_tier
 from . import customer_profile
+from . import customer_profile_gather
+from . import customer_profile_store
 from . import customer_profile_health
 from . import customer_tier_history
 from . import customer_health_dimension

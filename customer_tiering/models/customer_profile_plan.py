@@ -93,24 +93,6 @@ class CustomerProfile(models.Model):
     # ------------------------------------------------------------------
     # Which plan: the pinned one, else the tier's
     # ------------------------------------------------------------------
-    def _apply_tier_changes(self, changes, cause=None):
-        res = super()._apply_tier_changes(changes, cause=cause)
-        if changes:
-            profiles = self.browse([profile.id for profile, *__ in changes])
-            # The new plan's first follow-ups, and its next touch, at once:
-            # the scheduler will not go through them again today.
-            # sudo: scheduling is system work, whoever's order moved the tier.
-            moved = profiles._sync_plans().sudo()
-            if (
-                self.env.context.get("customer_tiering_defer_followups")
-                or self.env.context.get("install_module") == "customer_tiering"
-            ):
-                # The caller lays down a plan history first and schedules
-                # itself (this addon's demo data, some tests).
-                moved = moved.browse()
-            for company, company_profiles in moved.grouped("company_id").items():
-                company_profiles.with_company(company)._schedule_followups()
-        return res
 
     def write(self, vals):
         res = super().write(vals)
@@ -516,53 +498,6 @@ class CustomerProfile(models.Model):
                 )
             )
         return windows
-
-    def _fetch_compliance(self, today):
-        """``{profile id: Compliance}``: touches due over the compliance window
-        before ``today`` (done, missed, or still open) and those done on time.
-        Automated e-mails are left out."""
-        since, until = cadence.compliance_window(today)
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT profile_id, COUNT(*), COUNT(*) FILTER (WHERE on_time)
-                  FROM (
-                        SELECT profile_id, on_time
-                          FROM customer_touch
-                         WHERE profile_id = ANY(%(ids)s::int4[])
-                           AND automated IS NOT TRUE
-                           AND deadline BETWEEN %(since)s AND %(until)s
-                     UNION ALL
-                        SELECT customer_profile_id, FALSE
-                          FROM mail_activity
-                         WHERE customer_profile_id = ANY(%(ids)s::int4[])
-                           AND customer_plan_line_id IS NOT NULL AND active
-                           AND date_deadline BETWEEN %(since)s AND %(until)s
-                       ) AS due
-              GROUP BY profile_id
-                """,
-                ids=array_literal(self.ids),
-                since=since,
-                until=until,
-            )
-        )
-        return {
-            profile_id: cadence.Compliance(due=due, done_on_time=done)
-            for profile_id, due, done in self.env.cr.fetchall()
-        }
-
-    def _health_engagement_rates(self, company, today, partner_of=None):
-        """The health score's engagement dimension: the 90-day plan compliance
-        in percent per partner (None when no touch was due), in one SQL."""
-        if partner_of is None:
-            profiles = self.filtered(lambda p: p.company_id == company)
-            partner_of = {profile.id: profile.partner_id.id for profile in profiles}
-        stats = self.browse(partner_of)._fetch_compliance(today)
-        return {
-            partner_id: stats[profile_id].rate if profile_id in stats else None
-            for profile_id, partner_id in partner_of.items()
-        }
 
     def _store_plan_state(self, next_dates, today, checked=True):
         """Next touch date and compliance of these profiles, in one UPDATE;

@@ -80,9 +80,10 @@ class SaleOrder(models.Model):
 
     def _customer_tiering_quick_refresh(self):
         """The common case, one order confirmed in the UI: its customer is
-        re-evaluated from the stored figures plus this order (see
+        re-evaluated with the hook's smaller gather (its state and orders
+        read, the other facts from its explanation of today: see
         ``customer.profile._refresh_after_confirm``).  False when the full
-        evaluation must run instead (it also runs when the quick one fails:
+        gather must run instead (it also runs when the quick one fails:
         rolled back, it is retried and logged there)."""
         if len(self) != 1 or self.env.context.get("customer_tiering_skip"):
             return False

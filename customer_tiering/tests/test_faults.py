@@ -12,6 +12,7 @@ from odoo import Command, fields, sql_db
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
+from ..engine import refresh
 from ..models import fault_isolation
 from .common import TieringCase
 
@@ -52,15 +53,14 @@ def spy(model, method):
 class FaultCase(TieringCase):
     def poisoned(self, partner):
         """The tier decision of ``partner`` raises (a bad record)."""
-        cls = type(self.env["customer.profile"])
-        original = cls._decide_tier
+        original = refresh._evaluate
 
-        def decide(model, company, rules, today, st, data):
-            if st.partner_id == partner.id:
+        def evaluate(settings, ladder, scorer, customer, today):
+            if customer.partner_id == partner.id:
                 raise ValueError(f"poisoned figures of {partner.name}")
-            return original(model, company, rules, today, st, data)
+            return original(settings, ladder, scorer, customer, today)
 
-        return patch.object(cls, "_decide_tier", decide)
+        return patch.object(refresh, "_evaluate", evaluate)
 
     def real_conflict(self):
         """A serialization failure as PostgreSQL raises it."""
@@ -235,13 +235,13 @@ class TestConcurrentRefresh(FaultCase):
         Profile._request_full_refresh()
         run = self.company.customer_tiering_run_id
         cls = type(Profile)
-        original = cls._fetch_metrics
+        original = cls._gather_orders
         concurrent = sql_db.db_connect(self.env.cr.dbname).cursor()
         timers = []
 
-        def gather(records, company, today, partner_ids=None):
-            result = original(records, company, today, partner_ids=partner_ids)
-            if not timers and victim.partner_id.id in (partner_ids or []):
+        def gather(records, scope):
+            result = original(records, scope)
+            if not timers and victim.partner_id.id in scope.partner_ids:
                 # The confirm hook of another user rewrites the row and holds
                 # it while the batch goes on; it commits a moment later.
                 concurrent.execute(
@@ -254,7 +254,7 @@ class TestConcurrentRefresh(FaultCase):
 
         try:
             with (
-                patch.object(cls, "_fetch_metrics", gather),
+                patch.object(cls, "_gather_orders", gather),
                 self.assertLogs(LOGGER, "WARNING") as logs,
             ):
                 Profile._cron_refresh()

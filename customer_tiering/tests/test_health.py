@@ -151,15 +151,15 @@ class TestHealthDimensions(HealthCase):
         self.refresh()
         self.assertEqual(self.dims()["overdue_activities"], (2.0, 60.0))
 
-    def test_engagement_comes_from_the_plans_hook(self):
+    def test_engagement_comes_from_its_source(self):
         self.make_order(self.customer, 100_000)
         self.refresh()
         self.assertIn("engagement", self.missing())
         Profile = type(self.env["customer.profile"])
         with patch.object(
             Profile,
-            "_health_engagement_rates",
-            lambda profiles, company, today, **kw: {self.customer.id: 65.0},
+            "_gather_engagement",
+            lambda profiles, scope: {self.customer.id: {"engagement": 65.0}},
         ):
             self.refresh()
         self.assertEqual(self.dims()["engagement"], (65.0, 50.0))  # 40 %..90 %
@@ -484,8 +484,10 @@ class TestHealthConfig(HealthCase):
 
 @tagged("post_install", "-at_install")
 class TestConfirmQuickPath(HealthCase):
-    """A confirmed order re-evaluates its customer from the stored figures
-    plus the order; the result must be what the full evaluation gives."""
+    """A confirmed order re-evaluates its customer through the pipeline with a
+    smaller gather (its state and orders read afresh, the other facts from
+    its explanation of today); the profile must be what a fresh nightly
+    evaluation of that customer gives."""
 
     FIGURES = (
         "revenue",
@@ -513,15 +515,6 @@ class TestConfirmQuickPath(HealthCase):
             self.tier_of(),
         )
         return values
-
-    def evaluated_before_this_transaction(self):
-        self.env.flush_all()
-        self.env.cr.execute(
-            "UPDATE customer_profile SET evaluated_at = evaluated_at - interval "
-            "'1 day' WHERE partner_id = %s",
-            [self.customer.id],
-        )
-        self.env.invalidate_all()
 
     def confirm(self, amount):
         """Confirm an order of ``amount``; True when the quick path took it."""
@@ -551,31 +544,36 @@ class TestConfirmQuickPath(HealthCase):
         self.refresh(today=self.today - timedelta(days=30))
         self.refresh()
 
-    def test_quick_path_equals_full_evaluation(self):
+    def test_confirm_equals_a_fresh_nightly_evaluation(self):
         band = self.profile().health_band
-        self.evaluated_before_this_transaction()
         self.assertTrue(self.confirm(1_200_000))
-        quick = self.figures()
-        self.assertEqual(quick["order_count"], 2)
-        self.assertEqual(quick["last_order_date"], self.today)
-        self.assertEqual(quick["tier_id"], self.tier_a)  # upgraded at once
-        self.assertEqual(quick["health_band"], band)
-        self.assertIsNotNone(quick["health_trend"])
-        self.refresh()
-        self.assertEqual(self.figures(), quick)
+        confirmed = self.figures()
+        self.assertEqual(confirmed["order_count"], 2)
+        self.assertEqual(confirmed["last_order_date"], self.today)
+        self.assertEqual(confirmed["tier_id"], self.tier_a)  # upgraded at once
+        self.assertEqual(confirmed["health_band"], band)
+        self.assertIsNotNone(confirmed["health_trend"])
         history = self.profile().history_ids.sorted("id")
         self.assertEqual(history[-1].cause, "computed_up")
         self.assertEqual(history[-1].to_tier_id, self.tier_a)
+        # The nightly refresh of that customer finds nothing to change.
+        self.env["customer.profile"]._request_full_refresh(reason="manual")
+        self.env["customer.profile"]._cron_refresh()
+        self.assertEqual(self.figures(), confirmed)
+        self.assertEqual(self.profile().history_ids.sorted("id"), history)
 
-    def test_full_evaluation_when_figures_are_from_this_transaction(self):
-        # The profile was evaluated in this transaction (setUp): its figures
-        # may already hold orders confirmed since, so they are not reused.
-        self.assertFalse(self.confirm(50_000))
-        self.assertEqual(self.profile().order_count, 2)
+    def test_confirm_in_the_transaction_of_the_evaluation(self):
+        # The profile was evaluated in this transaction (setUp): the orders
+        # are read afresh, so two orders in a row count once each.
+        self.assertTrue(self.confirm(50_000))
+        self.assertTrue(self.confirm(60_000))
+        self.assertEqual(self.profile().order_count, 3)
+        confirmed = self.figures()
+        self.refresh()
+        self.assertEqual(self.figures(), confirmed)
 
     def test_full_evaluation_when_figures_are_not_from_today(self):
         self.refresh(today=self.today - timedelta(days=1))
-        self.evaluated_before_this_transaction()
         self.assertFalse(self.confirm(50_000))
         self.assertEqual(self.profile().evaluated_on, self.today)
         self.assertEqual(self.profile().order_count, 2)
@@ -585,7 +583,6 @@ class TestConfirmQuickPath(HealthCase):
         self.refresh()
         self.assertEqual(self.profile().health_band, "watch")
         snapshots = self.profile().health_snapshot_ids
-        self.evaluated_before_this_transaction()
         self.assertTrue(self.confirm(1_200_000))
         quick = self.figures()
         self.assertEqual(quick["health_band"], "healthy")

@@ -493,11 +493,16 @@ class TestPlans(TieringCase):
     # ------------------------------------------------------------------
     def test_compliance_on_a_known_history(self):
         profile = self.strategic()
+
+        def engagement():
+            """The engagement source of the refresh's gather step."""
+            scope = profile._gather_scope(
+                self.company, self.today, {self.customer.id: profile.id}
+            )
+            return profile._gather_engagement(scope)
+
         # nothing due yet: no rate
-        self.assertEqual(
-            profile._health_engagement_rates(self.company, self.today),
-            {self.customer.id: None},
-        )
+        self.assertEqual(engagement(), {})
 
         def day(days_ago):
             return self.today - timedelta(days=days_ago)
@@ -514,8 +519,7 @@ class TestPlans(TieringCase):
             call._activity_values(profile, day(2), self._owner(self.salesman))
         )  # open, overdue
         # 7 due in the last 90 days (4 + late + missed + open), 4 on time
-        rates = profile._health_engagement_rates(self.company, self.today)
-        self.assertEqual(rates, {self.customer.id: 57.1})
+        self.assertEqual(engagement(), {self.customer.id: {"engagement": 57.1}})
         profile._schedule_followups(today=self.today)
         self.assertEqual((profile.touches_due, profile.touches_on_time), (7, 4))
         self.assertAlmostEqual(profile.plan_compliance, 57.1)

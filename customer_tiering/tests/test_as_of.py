@@ -1,0 +1,194 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import datetime, time, timedelta
+
+from freezegun import freeze_time
+
+from odoo import Command
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .test_health import HealthCase
+
+FIGURES = (
+    "tier_code",
+    "computed_tier_code",
+    "revenue",
+    "revenue_prev",
+    "growth",
+    "order_count",
+    "order_count_prev",
+    "lifetime_revenue",
+    "last_order_date",
+    "health_score",
+    "health_band",
+)
+
+
+@tagged("post_install", "-at_install")
+class TestEvaluateAsOf(HealthCase):
+    """``customer.profile.evaluate_as_of``: a past day evaluated from what
+    existed then equals what the nightly refresh computed that day."""
+
+    def figures_of_profile(self):
+        profile = self.profile()
+        profile.invalidate_recordset()
+        return {
+            "tier_code": profile.tier_id.code,
+            "computed_tier_code": profile.computed_tier_id.code,
+            "revenue": profile.revenue,
+            "revenue_prev": profile.revenue_prev,
+            "growth": profile.growth or None,
+            "order_count": profile.order_count,
+            "order_count_prev": profile.order_count_prev,
+            "lifetime_revenue": profile.lifetime_revenue,
+            "last_order_date": profile.last_order_date,
+            "health_score": profile.health_score,
+            "health_band": profile.health_band,
+            "raw": {key: raw for key, raw, *__ in profile.health_data["dims"]},
+        }
+
+    def evaluated(self, day, partners=None):
+        (result,) = self.env["customer.profile"].evaluate_as_of(
+            partners or self.customer, day
+        )
+        values = {name: result[name] for name in FIGURES}
+        values["growth"] = values["growth"] or None
+        values["raw"] = result["raw"]
+        return values, result
+
+    def invoice_on(self, amount, day, due):
+        move = self.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": self.contact.id,
+                "invoice_date": day,
+                "invoice_date_due": due,
+                "invoice_line_ids": [
+                    Command.create(
+                        {"name": "Service", "price_unit": amount, "tax_ids": False}
+                    )
+                ],
+            }
+        )
+        move.action_post()
+        return move
+
+    def pay(self, move, day):
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=move.ids
+        ).create({"payment_date": day})._create_payments()
+        self.assertEqual(move.payment_state, "paid")
+
+    def touch_on(self, day, outcome):
+        profile = self.profile()
+        return self.env["customer.touch"].create(
+            {
+                "profile_id": profile.id,
+                "partner_id": self.customer.id,
+                "company_id": self.company.id,
+                "tier_id": profile.tier_id.id,
+                "activity_type_id": self.env.ref("mail.mail_activity_data_call").id,
+                "summary": "Call",
+                "date": day,
+                "deadline": day,
+                "state": "done",
+                "outcome": outcome,
+            }
+        )
+
+    def review_on(self, day, **scores):
+        return self.env["customer.account.review"].create(
+            {
+                "partner_id": self.customer.id,
+                "date": day,
+                **{key: str(value) for key, value in scores.items()},
+            }
+        )
+
+    def test_ninety_days_ago_equals_that_nights_refresh(self):
+        day = self.today - timedelta(days=90)
+        with freeze_time(datetime.combine(day, time(12))):
+            # What existed 90 days ago...
+            self.make_order(self.customer, 300_000, days_ago=10)
+            self.make_order(self.customer, 600_000, days_ago=200)
+            self.make_order(self.customer, 1_000_000, days_ago=400)
+            late = self.invoice_on(1000, day - timedelta(days=40), day - timedelta(10))
+            due = self.invoice_on(900, day - timedelta(days=5), day + timedelta(20))
+            self.touch_on(day - timedelta(days=20), "negative")
+            self.touch_on(day - timedelta(days=30), "positive")
+            self.review_on(day - timedelta(days=15), satisfaction=2, needs_met=3)
+            # ...and that night's refresh.
+            Profile = self.env["customer.profile"]
+            Profile._request_full_refresh(reason="manual")
+            Profile._cron_refresh()
+            that_night = self.figures_of_profile()
+        self.assertEqual(that_night["raw"]["payment_overdue"], 1000 / 1900 * 100)
+        self.assertEqual(that_night["raw"]["negative_feedback"], 50.0)
+        self.assertEqual(that_night["raw"]["satisfaction"], 2.0)
+        # What happened since: both invoices paid late, more orders, touches
+        # and a better review, and nightly refreshes.
+        self.pay(late, day + timedelta(days=30))
+        self.pay(due, day + timedelta(days=40))
+        self.make_order(self.customer, 2_000_000, days_ago=20)
+        self.make_order(self.customer, 50_000, days_ago=60)
+        self.touch_on(self.today - timedelta(days=5), "negative")
+        self.touch_on(day + timedelta(days=1), "positive")
+        self.review_on(self.today - timedelta(days=2), satisfaction=5, needs_met=5)
+        self.refresh()
+        self.assertNotEqual(self.figures_of_profile(), that_night, "things moved")
+        # Evaluated as of that day, the customer is what it was.
+        values, result = self.evaluated(day)
+        self.assertEqual(values, that_night)
+        self.assertEqual(result["partner_id"], self.customer.id)
+        self.assertEqual(result["company_id"], self.company.id)
+        self.assertEqual(result["as_of"], day)
+        self.assertTrue(result["reasons"])
+        self.assertTrue(all(isinstance(text, str) for text in result["reasons"]))
+        # Today, it is what the profile holds.
+        values, __ = self.evaluated(self.today)
+        self.assertEqual(values, self.figures_of_profile())
+
+    def test_writes_nothing_and_evaluates_customers_without_profile(self):
+        newcomer = self.env["res.partner"].create(
+            {"name": "Newcomer", "is_company": True}
+        )
+        self.make_order(self.customer, 300_000, days_ago=10)
+        self.refresh()
+        self.env.flush_all()
+        names = ("profiles", "write_date", "history", "snapshots", "activities")
+
+        def state():
+            self.env.cr.execute(
+                "SELECT (SELECT count(*) FROM customer_profile), "
+                "(SELECT max(write_date) FROM customer_profile), "
+                "(SELECT count(*) FROM customer_tier_history), "
+                "(SELECT count(*) FROM customer_health_snapshot), "
+                "(SELECT count(*) FROM mail_activity)"
+            )
+            return dict(zip(names, self.env.cr.fetchone(), strict=True))
+
+        before = state()
+        results = self.env["customer.profile"].evaluate_as_of(
+            self.contact | newcomer, self.today - timedelta(days=5)
+        )
+        self.env.flush_all()
+        self.assertEqual(state(), before)
+        by_partner = {r["partner_id"]: r for r in results}
+        self.assertEqual(set(by_partner), {self.customer.id, newcomer.id})
+        self.assertEqual(by_partner[self.customer.id]["order_count"], 1)
+        self.assertEqual(by_partner[newcomer.id]["order_count"], 0)
+        self.assertEqual(by_partner[newcomer.id]["revenue"], 0.0)
+        self.assertTrue(by_partner[newcomer.id]["tier_code"], "the catch-all tier")
+
+    def test_access_and_bad_input(self):
+        Profile = self.env["customer.profile"]
+        with self.assertRaises(UserError):
+            Profile.evaluate_as_of(self.customer, self.today + timedelta(days=1))
+        other = self.env["res.partner"].create({"name": "Other", "is_company": True})
+        self.make_order(other, 100_000)
+        self.make_order(self.customer, 100_000)
+        # The salesman sees his own customers only (Odoo's "own documents").
+        results = Profile.with_user(self.salesman).evaluate_as_of(
+            self.customer | other, self.today
+        )
+        self.assertEqual([r["partner_id"] for r in results], [self.customer.id])
