@@ -107,16 +107,19 @@ class TestEvaluateAsOf(HealthCase):
 
     def test_ninety_days_ago_equals_that_nights_refresh(self):
         day = self.today - timedelta(days=90)
-        with freeze_time(datetime.combine(day, time(12))):
-            # What existed 90 days ago...
+        before = day - timedelta(days=20)
+        with freeze_time(datetime.combine(before, time(12))):
+            # What existed 90 days ago, recorded in the weeks before...
             self.make_order(self.customer, 300_000, days_ago=10)
-            self.make_order(self.customer, 600_000, days_ago=200)
-            self.make_order(self.customer, 1_000_000, days_ago=400)
+            self.make_order(self.customer, 600_000, days_ago=180)
+            self.make_order(self.customer, 1_000_000, days_ago=380)
             late = self.invoice_on(1000, day - timedelta(days=40), day - timedelta(10))
-            due = self.invoice_on(900, day - timedelta(days=5), day + timedelta(20))
+            due = self.invoice_on(900, day - timedelta(days=20), day + timedelta(20))
             self.touch_on(day - timedelta(days=20), "negative")
             self.touch_on(day - timedelta(days=30), "positive")
+        with freeze_time(datetime.combine(day - timedelta(days=15), time(12))):
             self.review_on(day - timedelta(days=15), satisfaction=2, needs_met=3)
+        with freeze_time(datetime.combine(day, time(3))):
             # ...and that night's refresh.
             Profile = self.env["customer.profile"]
             Profile._request_full_refresh(reason="manual")
@@ -184,7 +187,9 @@ class TestEvaluateAsOf(HealthCase):
         Profile = self.env["customer.profile"]
         with self.assertRaises(UserError):
             Profile.evaluate_as_of(self.customer, self.today + timedelta(days=1))
-        other = self.env["res.partner"].create({"name": "Other", "is_company": True})
+        other = self.env["res.partner"].create(
+            {"name": "Other", "is_company": True, "user_id": self.manager.id}
+        )
         self.make_order(other, 100_000)
         self.make_order(self.customer, 100_000)
         # The salesman sees his own customers only (Odoo's "own documents").
