@@ -4,7 +4,7 @@
     "name": "Customer Tiering",
     "summary": "Sort customers into tiers by value, keep a health score and "
     "turn per-tier maintenance plans into follow-up activities",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Sales/Sales",
     "website": "https://github.com/customer-tiering/customer_tiering",
     "author": "customer_tiering authors",

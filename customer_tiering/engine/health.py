@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import repeat
+from operator import mul, truediv
+from operator import sub as sub_
 from typing import NamedTuple
 
 
@@ -67,10 +70,19 @@ class HealthResult:
 
 def subscore(value: float, good: float, bad: float) -> float:
     """Map ``value`` linearly to 0..100 (100 at ``good``, 0 at ``bad``), clamped."""
+    return subscores((value,), good, bad)[0]
+
+
+def subscores(values, good: float, bad: float) -> list[float]:
+    """:func:`subscore` of each of ``values`` (a batch's column of one
+    dimension); a missing value (None) gets 0.0 (it weighs nothing)."""
     if good == bad:
         raise ValueError("good and bad thresholds must differ")
-    ratio = (value - bad) / (good - bad)
-    return min(100.0, max(0.0, ratio * 100.0))
+    span = good - bad
+    return [
+        0.0 if value is None else min(100.0, max(0.0, (value - bad) / span * 100.0))
+        for value in values
+    ]
 
 
 def scorecard_problems(dimensions: Iterable[Dimension]) -> list[str]:
@@ -96,11 +108,24 @@ def scorecard_problems(dimensions: Iterable[Dimension]) -> list[str]:
     return problems
 
 
+class Ranking(NamedTuple):
+    """:meth:`Scorer.rank` of a batch: one score per customer, and per
+    active dimension (in scorecard order) one column of values per customer
+    (a dimension without data: 0.0 weight, points and loss)."""
+
+    scores: list[float | None]  # 0..100, 1 decimal; None: no dimension has data
+    weights: list[list[float]]  # normalised weights (each customer's sum to 1)
+    subscores: list[list[float]]
+    points: list[list[float]]  # subscore * weight
+    losses: list[list[float]]  # (100 - subscore) * weight
+
+
 class Scorer:
     """A scorecard prepared for scoring many customers: validated once (unless
-    ``checked``), its active dimensions kept in order.  :func:`compute_health`
-    is ``Scorer(dimensions).score(raw)``; a batch calls :meth:`values` and
-    :meth:`rank` (plain tuples, no object per dimension)."""
+    ``checked``), its active dimensions kept in order.  A batch is scored
+    column by column (one list per dimension, the arithmetic in ``map``s):
+    :meth:`columns` then :meth:`rank`.  :func:`compute_health` is
+    ``Scorer(dimensions).score(raw)``, a batch of one."""
 
     __slots__ = ("_raw", "active", "keys")
 
@@ -115,51 +140,74 @@ class Scorer:
         self.keys = tuple(dim[0] for dim in self.active)
         self._raw = None
 
-    def values(self, facts: Facts, today: date) -> list[float | None]:
-        """The raw value of each active dimension (see :func:`raw_values`)."""
+    def columns(self, facts: list[Facts], today: date) -> list[list[float | None]]:
+        """The raw value of each active dimension (see :func:`raw_values`) for
+        each of ``facts``: one list per dimension."""
         if self._raw is None:
             self._raw = tuple(REGISTRY[key].raw for key in self.keys)
-        return [raw(facts, today) for raw in self._raw]
+        return [[raw(f, today) for f in facts] for raw in self._raw]
 
-    def rank(self, values) -> tuple[float | None, list[tuple], list[str]]:
-        """Score the raw ``values`` of the active dimensions (in order):
-        ``(score, rows, missing)``, ``rows`` one ``(-lost, key, raw,
-        subscore, weight, points)`` tuple per dimension with data, most
-        points lost first (then by key), ``missing`` the keys without data.
-
-        Weights of the dimensions that have data are re-normalised to sum 1.
-        """
-        present, missing = [], []
-        for dim, value in zip(self.active, values, strict=True):
-            if value is None:
-                missing.append(dim[0])
-            else:
-                present.append((dim, value))
-        if not present:
-            return None, [], missing
-        total = math.fsum([dim[1] for dim, __ in present])
-        rows = []
-        for (key, weight, good, bad), value in present:
-            value = float(value)
-            sub = subscore(value, good, bad)
-            weight /= total
-            rows.append(
-                (-(100.0 - sub) * weight, key, value, sub, weight, sub * weight)
-            )
-        rows.sort()
-        score = min(100.0, max(0.0, math.fsum([row[5] for row in rows])))
-        return round(score, 1), rows, missing
+    def rank(self, columns: list[list[float | None]]) -> Ranking:
+        """Score a batch given by its ``columns`` of raw values (see
+        :meth:`columns`).  Each customer's weights are those of its
+        dimensions with data, re-normalised to sum 1."""
+        if not columns:
+            return Ranking([], [], [], [], [])
+        weights = [
+            [0.0 if value is None else weight for value in column]
+            for (__, weight, __, __), column in zip(self.active, columns, strict=True)
+        ]
+        totals = list(map(math.fsum, zip(*weights, strict=True)))
+        divisors = [total or 1.0 for total in totals]
+        weights = [list(map(truediv, column, divisors)) for column in weights]
+        subs = [
+            subscores(column, good, bad)
+            for (__, __, good, bad), column in zip(self.active, columns, strict=True)
+        ]
+        points = [
+            list(map(mul, sub, weight))
+            for sub, weight in zip(subs, weights, strict=True)
+        ]
+        losses = [
+            list(map(mul, map(sub_, repeat(100.0), sub), weight))
+            for sub, weight in zip(subs, weights, strict=True)
+        ]
+        scores = [
+            round(min(100.0, max(0.0, math.fsum(row))), 1) if total else None
+            for total, row in zip(totals, zip(*points, strict=True), strict=True)
+        ]
+        return Ranking(scores, weights, subs, points, losses)
 
     def score(self, raw: Mapping[str, float | None]) -> HealthResult:
         """Score ``raw`` values (see :func:`compute_health`)."""
-        score, rows, missing = self.rank([raw.get(key) for key in self.keys])
-        return HealthResult(
-            score,
-            tuple(
-                Contribution(key, value, sub, weight, points, -neg_lost)
-                for neg_lost, key, value, sub, weight, points in rows
+        values = [raw.get(key) for key in self.keys]
+        ranking = self.rank([[value] for value in values])
+        contributions = sorted(
+            (
+                Contribution(key, float(value), sub[0], weight[0], points[0], loss[0])
+                for key, value, sub, weight, points, loss in zip(
+                    self.keys,
+                    values,
+                    ranking.subscores,
+                    ranking.weights,
+                    ranking.points,
+                    ranking.losses,
+                    strict=True,
+                )
+                if value is not None
             ),
-            tuple(sorted(missing)),
+            key=lambda c: (-c.lost, c.key),
+        )
+        return HealthResult(
+            ranking.scores[0] if values else None,
+            tuple(contributions),
+            tuple(
+                sorted(
+                    key
+                    for key, value in zip(self.keys, values, strict=True)
+                    if value is None
+                )
+            ),
         )
 
 
@@ -183,8 +231,18 @@ def band(
     score: float | None, healthy_min: float = 70.0, watch_min: float = 40.0
 ) -> str | None:
     """Return "healthy", "watch" or "at_risk" for ``score`` (None for None)."""
+    check_band_thresholds(healthy_min, watch_min)
+    return band_of(score, healthy_min, watch_min)
+
+
+def check_band_thresholds(healthy_min: float, watch_min: float) -> None:
+    """Raise ValueError unless ``0 <= watch_min < healthy_min <= 100``."""
     if not 0 <= watch_min < healthy_min <= 100:
         raise ValueError("band thresholds must satisfy 0 <= watch < healthy <= 100")
+
+
+def band_of(score: float | None, healthy_min: float, watch_min: float) -> str | None:
+    """:func:`band` with thresholds already checked (a batch checks once)."""
     if score is None:
         return None
     if score >= healthy_min:
@@ -199,17 +257,22 @@ def top_reasons(
 ) -> tuple[Contribution, ...]:
     """Dimensions that cost at least ``min_lost`` points, most costly first."""
     by_key = {c.key: c for c in result.contributions}
-    rows = sorted((-c.lost, c.key) for c in result.contributions)
-    return tuple(by_key[key] for key in top_reason_keys(rows, limit, min_lost))
+    keys = top_reason_keys(
+        [c.lost for c in result.contributions], list(by_key), limit, min_lost
+    )
+    return tuple(by_key[key] for key in keys)
 
 
-def top_reason_keys(rows: list[tuple], limit: int = 3, min_lost: float = 5.0):
-    """The keys of the top reasons of :meth:`Scorer.rank`'s ``rows`` (sorted,
-    most points lost first): at most ``limit``, each costing at least
-    ``min_lost`` points."""
+def top_reason_keys(losses, keys, limit: int = 3, min_lost: float = 5.0) -> list[str]:
+    """The keys (of parallel ``losses`` and ``keys``) of the dimensions that
+    cost at least ``min_lost`` points, most costly first (then by key), at
+    most ``limit``."""
     if limit < 0:
         raise ValueError("limit must be >= 0")
-    return [row[1] for row in rows[:limit] if -row[0] >= min_lost]
+    ranked = sorted(
+        (-lost, key) for lost, key in zip(losses, keys, strict=True) if lost >= min_lost
+    )
+    return [key for __, key in ranked[:limit]]
 
 
 def trend(current: float | None, previous: float | None) -> float | None:
@@ -247,9 +310,13 @@ def should_warn(
 # --- raw values ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What is known of one customer on a given day (amounts in one currency)."""
+# No review: the default of Facts.review (shared, never changed).
+NO_REVIEW: Mapping[str, int | None] = {}
+
+
+class Facts(NamedTuple):
+    """What is known of one customer on a given day (amounts in one currency;
+    a named tuple: a batch builds one per customer)."""
 
     last_order_date: date | None = None
     orders: int = 0  # orders in the frequency window
@@ -261,7 +328,7 @@ class Facts:
     overdue_days: float = 0.0  # amount-weighted days past due of ``overdue``
     overdue_activities: int = 0  # open activities past their deadline
     engagement: float | None = None  # % of planned follow-ups done; None: no plan
-    review: Mapping[str, int | None] = field(default_factory=dict)  # 1..5 scores
+    review: Mapping[str, int | None] = NO_REVIEW  # 1..5 scores
     touches: int = 0  # touches done in the feedback window (FEEDBACK_DAYS)
     negative_touches: int = 0  # of ``touches``, those with a negative outcome
     review_date: date | None = None  # the day of the review ``review`` comes from

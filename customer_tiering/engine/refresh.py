@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from . import health, tiering
 from .health import Facts
@@ -43,8 +44,7 @@ class Settings:
     drop_points: float = 15.0
 
 
-@dataclass(frozen=True, slots=True)
-class State:
+class State(NamedTuple):
     """What the customer carried before this evaluation."""
 
     tier_id: int | None = None
@@ -61,18 +61,16 @@ class State:
     open_warning: bool = False  # an open health-risk activity
 
 
-@dataclass(frozen=True, slots=True)
-class Customer:
+class Customer(NamedTuple):
     """One customer of a batch, as gathered: no profile yet is ``None``."""
 
     partner_id: int
     profile_id: int | None
-    state: State = field(default_factory=State)
-    facts: Facts = field(default_factory=Facts)
+    state: State = State()
+    facts: Facts = Facts()
 
 
-@dataclass(slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What the evaluation decided for one customer."""
 
     partner_id: int
@@ -106,24 +104,17 @@ class Outcome:
     band_changed: bool
 
 
-def explanation(score_rows, missing, facts: Facts, reference, order=()) -> dict:
-    """The stored explanation of a score, from :meth:`health.Scorer.rank`'s
-    ``score_rows`` and ``missing``: contributions (most points lost first; raw
-    values exact), missing dimensions (in the scorecard's ``order``), top
-    reasons, the review's date, the trend's reference, and the facts an order
-    does not change (the sales-order hook evaluates again from them and the
+def explanation(raw, reasons, facts: Facts, reference) -> dict:
+    """The stored explanation of a score: the ``raw`` value of each dimension
+    of the scorecard, None for those without data (exact: the form's
+    breakdown ranks them again against the scorecard), the top ``reasons``,
+    the review's date, the trend's reference, and the facts an order does
+    not change (the sales-order hook evaluates again from them and the
     order's source)."""
-    if missing:
-        missing = set(missing)
-        missing = [key for key in order if key in missing]
     return {
         "ref": reference,
-        "dims": [
-            [key, raw, round(sub, 1), round(weight, 4), round(points, 2)]
-            for __, key, raw, sub, weight, points in score_rows
-        ],
-        "missing": missing,
-        "reasons": health.top_reason_keys(score_rows),
+        "raw": raw,
+        "reasons": reasons,
         "review_date": facts.review_date and facts.review_date.isoformat(),
         "facts": stored_facts(facts),
     }
@@ -133,7 +124,7 @@ def explanation(score_rows, missing, facts: Facts, reference, order=()) -> dict:
 # (kept apart above).
 _STORED_FACTS = tuple(
     name
-    for name in Facts.__dataclass_fields__
+    for name in Facts._fields
     if name not in health.ORDER_FACTS and name != "review_date"
 )
 
@@ -160,6 +151,23 @@ def facts_from_explanation(data: Mapping, **order_facts) -> Facts | None:
     )
 
 
+def raw_of(data: Mapping) -> dict:
+    """``{dimension: raw value}`` of the dimensions that had data, in a
+    stored explanation (also in those stored before 18.0.1.3.0, which kept a
+    row per dimension)."""
+    if "raw" in data:
+        return {key: value for key, value in data["raw"].items() if value is not None}
+    return {row[0]: row[1] for row in data.get("dims", ())}
+
+
+def missing_of(data: Mapping) -> list[str]:
+    """The dimensions of the scorecard that had no data, in a stored
+    explanation (in scorecard order)."""
+    if "raw" in data:
+        return [key for key, value in data["raw"].items() if value is None]
+    return list(data.get("missing", ()))
+
+
 def evaluate(
     settings: Settings, customers: Iterable[Customer], today: date
 ) -> list[Outcome]:
@@ -169,20 +177,32 @@ def evaluate(
     ``ValueError`` on inconsistent state: the caller isolates the customer
     that raises (see ``fault_isolation``).
     """
+    customers = list(customers)
     ladder = tiering.Ladder(settings.rules)
     scorer = health.Scorer(settings.scorecard, checked=True)
-    return [_evaluate(settings, ladder, scorer, c, today) for c in customers]
+    health.check_band_thresholds(settings.healthy_min, settings.watch_min)
+    # The health scores of the whole batch, dimension by dimension.
+    columns = scorer.columns([c.facts for c in customers], today)
+    ranking = scorer.rank(columns)
+    if columns:
+        values, losses = zip(*columns, strict=True), zip(*ranking.losses, strict=True)
+    else:
+        values = losses = [()] * len(customers)
+    return [
+        _evaluate(settings, ladder, c, (scorer.keys, score, value, loss), today)
+        for c, score, value, loss in zip(
+            customers, ranking.scores, values, losses, strict=True
+        )
+    ]
 
 
-def _evaluate(settings, ladder, scorer, customer, today) -> Outcome:
+def _evaluate(settings, ladder, customer, scored, today) -> Outcome:
+    """One customer of :func:`evaluate`; ``scored``: the scorecard's keys,
+    the customer's health score, its raw value and points lost per key."""
     st, facts = customer.state, customer.facts
     # --- tier
     metrics = tiering.Metrics(
-        revenue=facts.revenue,
-        revenue_prev=facts.revenue_prev,
-        orders=facts.orders,
-        lifetime=facts.lifetime,
-        strategic=st.strategic,
+        facts.revenue, facts.revenue_prev, facts.orders, facts.lifetime, st.strategic
     )
     computed = ladder.best(metrics)
     decision = tiering.decide_tier(
@@ -197,8 +217,11 @@ def _evaluate(settings, ladder, scorer, customer, today) -> Outcome:
     )
     growth = metrics.growth
     # --- health
-    score, score_rows, missing = scorer.rank(scorer.values(facts, today))
-    band = health.band(score, settings.healthy_min, settings.watch_min)
+    keys, score, values, losses = scored
+    # A dimension without data loses no point: never among the reasons
+    # (which cost at least top_reason_keys' min_lost > 0 points).
+    reasons = health.top_reason_keys(losses, keys)
+    band = health.band_of(score, settings.healthy_min, settings.watch_min)
     old_band = st.health_band or None
     past = st.history
     peak = health.recent_peak(
@@ -224,32 +247,33 @@ def _evaluate(settings, ladder, scorer, customer, today) -> Outcome:
     ):
         snapshot = REWRITE
     reference = health.reference_score(past, today)
-    data = explanation(score_rows, missing, facts, reference, scorer.keys)
+    data = explanation(dict(zip(keys, values, strict=True)), reasons, facts, reference)
+    # Positional, in the order of Outcome's fields (a batch builds thousands).
     return Outcome(
-        partner_id=customer.partner_id,
-        profile_id=customer.profile_id,
-        revenue=metrics.revenue,
-        revenue_prev=metrics.revenue_prev,
-        growth=None if growth is None else round(growth, 2),
-        order_count=metrics.orders,
-        order_count_prev=facts.orders_prev,
-        lifetime_revenue=metrics.lifetime,
-        last_order_date=facts.last_order_date,
-        excluded_order_count=facts.excluded_orders,
-        from_tier_id=st.tier_id,
-        computed_tier_id=computed.tier_id,
-        tier_id=decision.tier_id,
-        pending_since=decision.pending_since,
-        override_active=decision.override_active,
-        tier_cause=decision.cause,
-        override_ended=bool(st.override_tier_id) and not decision.override_active,
-        health_score=score,
-        health_band=band,
-        health_trend=health.trend(score, reference),
-        health_data=data,
-        reasons=tuple(data["reasons"]),
-        snapshot=snapshot,
-        warning=code,
-        warning_peak=peak,
-        band_changed=band != old_band,
+        customer.partner_id,
+        customer.profile_id,
+        metrics.revenue,
+        metrics.revenue_prev,
+        None if growth is None else round(growth, 2),
+        metrics.orders,
+        facts.orders_prev,
+        metrics.lifetime,
+        facts.last_order_date,
+        facts.excluded_orders,
+        st.tier_id,
+        computed.tier_id,
+        decision.tier_id,
+        decision.pending_since,
+        decision.override_active,
+        decision.cause,
+        bool(st.override_tier_id) and not decision.override_active,
+        score,
+        band,
+        health.trend(score, reference),
+        data,
+        tuple(reasons),
+        snapshot,
+        code,
+        peak,
+        band != old_band,
     )

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class LadderError(ValueError):
@@ -44,9 +45,9 @@ class TierRule:
         )
 
 
-@dataclass(frozen=True)
-class Metrics:
-    """Measured figures of one customer."""
+class Metrics(NamedTuple):
+    """Measured figures of one customer (a named tuple: a batch builds one
+    per customer)."""
 
     revenue: float = 0.0
     revenue_prev: float = 0.0
@@ -170,8 +171,7 @@ class Cause(StrEnum):
     CONFIG = "config"
 
 
-@dataclass(frozen=True)
-class TierDecision:
+class TierDecision(NamedTuple):
     """Outcome of :func:`decide_tier`."""
 
     tier_id: int | None  # the tier the customer now carries

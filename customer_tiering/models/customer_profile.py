@@ -433,7 +433,7 @@ class CustomerProfile(models.Model):
             batch = dict(items[start : start + BATCH])
             scope = self._gather_scope(company, as_of, batch)
             for o in refresh.evaluate(settings, self._gather(scope), as_of):
-                dims = {row[0]: row[1] for row in o.health_data["dims"]}
+                dims = o.health_data["raw"]
                 review = o.health_data.get("review_date")
                 results.append(
                     {

@@ -16,7 +16,7 @@ is approximated).
 
 import datetime
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytz
@@ -86,13 +86,16 @@ SOURCES = (
     Source("feedback", ("touches", "negative_touches"), "_gather_touch_feedback"),
     Source("engagement", ("engagement",), "_gather_engagement"),
 )
-STATE_FIELDS = frozenset(refresh.State.__dataclass_fields__)
-FACT_FIELDS = frozenset(health.Facts.__dataclass_fields__)
+STATE_FIELDS = frozenset(refresh.State._fields)
+FACT_FIELDS = frozenset(health.Facts._fields)
 PROVIDER = {name: source for source in SOURCES for name in source.provides}
 assert len(PROVIDER) == sum(len(source.provides) for source in SOURCES), (
     "every value has one source"
 )
-assert set(PROVIDER) <= STATE_FIELDS | FACT_FIELDS
+assert all(
+    set(source.provides) <= STATE_FIELDS or set(source.provides) <= FACT_FIELDS
+    for source in SOURCES
+), "a source provides state or facts"
 # The sources a new order changes: the sales-order hook reads only these (and
 # the customer's state); the others come from the stored explanation.
 ORDER_SOURCES = tuple(
@@ -162,23 +165,27 @@ class CustomerProfile(models.Model):
         ``sources`` (one SQL each); ``stored``: ``{partner_id: Facts}`` of the
         facts the other sources would give (the sales-order hook)."""
         self.env.flush_all()
-        found = [getattr(self, source.method)(scope) for source in sources]
+        states, facts = [], []
+        for source in sources:
+            found = getattr(self, source.method)(scope)
+            if found:
+                (states if source.provides[0] in STATE_FIELDS else facts).append(found)
         customers = []
         for partner_id, profile_id in scope.profile_of.items():
-            values = {}
-            for rows in found:
-                row = rows.get(partner_id)
-                if row:
-                    values.update(row)
-            state = {k: v for k, v in values.items() if k in STATE_FIELDS}
-            facts = {k: v for k, v in values.items() if k in FACT_FIELDS}
+            state, fact = {}, {}
+            for found in states:
+                if partner_id in found:
+                    state.update(found[partner_id])
+            for found in facts:
+                if partner_id in found:
+                    fact.update(found[partner_id])
             base = stored and stored.get(partner_id)
             customers.append(
                 refresh.Customer(
-                    partner_id=partner_id,
-                    profile_id=profile_id,
-                    state=refresh.State(**state),
-                    facts=replace(base, **facts) if base else health.Facts(**facts),
+                    partner_id,
+                    profile_id,
+                    refresh.State(**state),
+                    base._replace(**fact) if base else health.Facts(**fact),
                 )
             )
         return customers
@@ -384,11 +391,11 @@ class CustomerProfile(models.Model):
             if excluded:
                 excluded_partners.append(partner_id)
             result[partner_id] = {
-                "revenue": float(revenue),
-                "revenue_prev": float(revenue_prev),
+                "revenue": revenue,
+                "revenue_prev": revenue_prev,
                 "orders": order_count,
                 "orders_prev": order_count_prev,
-                "lifetime": float(lifetime_revenue),
+                "lifetime": lifetime_revenue,
                 "last_order_date": last_order_date,
                 "excluded_orders": excluded,
             }
@@ -500,10 +507,10 @@ class CustomerProfile(models.Model):
             SELECT d.partner_id,
                    COALESCE(SUM(d.amount) FILTER (
                        WHERE d.valid AND d.day >= %(start)s AND d.day < %(end)s
-                   ), 0) AS revenue,
+                   ), 0)::float8 AS revenue,
                    COALESCE(SUM(d.amount) FILTER (
                        WHERE d.valid AND d.day >= %(prev_start)s AND d.day < %(start)s
-                   ), 0) AS revenue_prev,
+                   ), 0)::float8 AS revenue_prev,
                    COUNT(*) FILTER (
                        WHERE d.valid AND d.counted
                          AND d.day >= %(freq_start)s AND d.day < %(end)s
@@ -514,7 +521,7 @@ class CustomerProfile(models.Model):
                    ) AS order_count_prev,
                    COALESCE(SUM(d.amount) FILTER (
                        WHERE d.valid AND d.day < %(end)s
-                   ), 0) AS lifetime_revenue,
+                   ), 0)::float8 AS lifetime_revenue,
                    MAX(d.local_day) FILTER (
                        WHERE d.valid AND d.counted AND d.day < %(end)s
                    )::date AS last_order_date,
@@ -578,11 +585,12 @@ class CustomerProfile(models.Model):
             SQL(
                 """
                 SELECT d.partner_id,
-                       COALESCE(SUM(d.residual) FILTER (WHERE d.residual > 0), 0),
+                       COALESCE(SUM(d.residual) FILTER (WHERE d.residual > 0), 0)
+                           ::float8,
                        COALESCE(SUM(d.residual)
-                           FILTER (WHERE d.past_due AND d.residual > 0), 0),
+                           FILTER (WHERE d.past_due AND d.residual > 0), 0)::float8,
                        COALESCE(SUM(d.residual * (%(today)s - d.due))
-                           FILTER (WHERE d.past_due AND d.residual > 0), 0)
+                           FILTER (WHERE d.past_due AND d.residual > 0), 0)::float8
                   FROM (
                         SELECT am.commercial_partner_id AS partner_id,
                                am.invoice_date_due AS due,
@@ -610,11 +618,10 @@ class CustomerProfile(models.Model):
         )
         result = {}
         for partner_id, receivable, overdue, amount_days in self.env.cr.fetchall():
-            overdue = float(overdue)
             result[partner_id] = {
-                "receivable": float(receivable),
+                "receivable": receivable,
                 "overdue": overdue,
-                "overdue_days": float(amount_days) / overdue if overdue else 0.0,
+                "overdue_days": amount_days / overdue if overdue else 0.0,
             }
         return result
 

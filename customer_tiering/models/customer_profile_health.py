@@ -17,7 +17,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.tools import SQL, format_date
 
-from ..engine import cadence, health
+from ..engine import cadence, health, refresh
 from .customer_health_snapshot import BANDS
 from .sql_arrays import array_literal
 
@@ -149,17 +149,18 @@ class CustomerProfile(models.Model):
             data = profile.health_data or {}
             review_date = data.get("review_date")
             review_date = review_date and date.fromisoformat(review_date)
-            dims = {row[0]: row for row in data.get("dims", [])}
+            raw = refresh.raw_of(data)
             reasons = [
-                profile._health_reason(key, dims[key][1], number, labels, review_date)
+                profile._health_reason(key, raw[key], number, labels, review_date)
                 for key in data.get("reasons", [])
             ]
-            if data.get("missing"):
+            missing = refresh.missing_of(data)
+            if missing:
                 reasons.append(
                     self.env._(
                         "Not counted for lack of data (the other weights were "
                         "scaled up): %(dimensions)s.",
-                        dimensions=", ".join(labels[key] for key in data["missing"]),
+                        dimensions=", ".join(labels[key] for key in missing),
                     )
                 )
             if profile.id in moments:
@@ -242,21 +243,37 @@ class CustomerProfile(models.Model):
                     f"{number(weight * 100)} %",
                     number(points, 1),
                 )
-                for key, raw, sub, weight, points in data.get("dims", [])
+                for key, raw, sub, weight, points in profile._health_contributions()
             ]
             rows += [
                 (labels[key], self.env._("no data: left out"), "", "", "")
-                for key in data.get("missing", [])
+                for key in refresh.missing_of(data)
             ]
             body = Markup().join(
                 Markup("<tr>%s</tr>")
                 % Markup().join(Markup("<td>%s</td>") % text for text in row)
                 for row in rows
             )
-            profile.health_breakdown = data.get("dims") and Markup(
+            profile.health_breakdown = refresh.raw_of(data) and Markup(
                 '<table class="table table-sm o_customer_health_breakdown">'
                 "<thead><tr>%s</tr></thead><tbody>%s</tbody></table>"
             ) % (head, body)
+
+    def _health_contributions(self):
+        """``[(key, raw, subscore, weight, points)]`` of the profile's last
+        evaluation, most points lost first: its stored raw values ranked
+        against the company's scorecard by the engine (the score's own rule:
+        a scorecard changed since is applied by the full refresh it asks
+        for)."""
+        self.ensure_one()
+        raw = refresh.raw_of(self.health_data or {})
+        if not raw:
+            return []
+        scorecard = self.env["customer.health.dimension"]._scorecard_dimensions(
+            self.company_id.id
+        )[0]
+        result = health.Scorer(scorecard, checked=True).score(raw)
+        return [c[:5] for c in result.contributions]
 
     def _health_value(self, key, raw, number):
         """A raw value with its unit: "142 days", "-50 %", "2/5"..."""

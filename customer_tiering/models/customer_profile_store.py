@@ -18,6 +18,7 @@ customer, and a customer that fails is logged and marked on its profile
 import functools
 import json
 import logging
+import operator
 from collections import defaultdict
 from datetime import timedelta
 
@@ -58,6 +59,15 @@ PROFILE_COLUMNS = (
     ("health_data", "jsonb", "health_data"),
 )
 COLUMN_TYPES = tuple((name, ctype) for name, ctype, __ in PROFILE_COLUMNS)
+_row_attributes = operator.attrgetter(
+    "profile_id", *(attr for __, __, attr in PROFILE_COLUMNS)
+)
+_DATA = 1 + [attr for __, __, attr in PROFILE_COLUMNS].index("health_data")
+
+
+def _row_values(outcome):
+    """The profile id and PROFILE_COLUMNS values of ``outcome``."""
+    return list(_row_attributes(outcome))
 
 
 def compact_json(value):
@@ -123,24 +133,10 @@ class CustomerProfile(models.Model):
         if not outcomes:
             return
         warnings = self._store_select_warnings(company, outcomes)
-        self._write_rows(
-            COLUMN_TYPES,
-            [
-                (
-                    o.profile_id,
-                    *(
-                        compact_json(o.health_data)
-                        if attr == "health_data"
-                        else getattr(o, attr)
-                        for __, __, attr in PROFILE_COLUMNS
-                    ),
-                )
-                for o in outcomes
-            ],
-            fields.Datetime.now(),
-            today,
-            run,
-        )
+        rows = [_row_values(o) for o in outcomes]
+        for row, o in zip(rows, outcomes, strict=True):
+            row[_DATA] = compact_json(o.health_data)
+        self._write_rows(COLUMN_TYPES, rows, fields.Datetime.now(), today, run)
         if warnings:
             self._store_warned_on(today, [o for o, __ in warnings])
         self._store_invalidate()
@@ -476,60 +472,53 @@ class CustomerProfile(models.Model):
         rewrite only (``refresh.REWRITE``)."""
         if not outcomes:
             return
-        now, uid = fields.Datetime.now(), self.env.uid
-        rows = SQL(", ").join(
-            SQL(
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                o.profile_id,
-                o.partner_id,
-                company.id,
-                today,
-                o.health_score,
-                o.health_band,
-                o.tier_id or None,
-                None if o.snapshot == refresh.REWRITE else o.snapshot,
-                uid,
-                now,
-                uid,
-                now,
-            )
-            for o in outcomes
-        )
         self.env["customer.health.snapshot"].flush_model()
         self.env.cr.execute(
             SQL(
                 """
-                WITH v (profile_id, partner_id, company_id, date, score, band,
-                        tier_id, reason, create_uid, create_date, write_uid,
-                        write_date) AS (VALUES %s),
+                WITH v AS (
+                    SELECT * FROM unnest(%(profiles)s::int4[], %(partners)s::int4[],
+                                         %(scores)s::float8[], %(bands)s::varchar[],
+                                         %(tiers)s::int4[], %(reasons)s::varchar[])
+                        AS v(profile_id, partner_id, score, band, tier_id, reason)
+                ),
                      rewritten AS (
                     UPDATE customer_health_snapshot AS s
-                       SET score = v.score::float8,
-                           band = v.band::varchar,
-                           tier_id = v.tier_id::int4,
-                           reason = CASE WHEN v.reason::varchar = 'band'
+                       SET score = v.score,
+                           band = v.band,
+                           tier_id = v.tier_id,
+                           reason = CASE WHEN v.reason = 'band'
                                          THEN 'band' ELSE s.reason END,
-                           write_uid = v.write_uid::int4,
-                           write_date = v.write_date::timestamp
+                           write_uid = %(uid)s,
+                           write_date = %(now)s
                       FROM v
-                     WHERE s.profile_id = v.profile_id::int4
-                       AND s.date = v.date::date
+                     WHERE s.profile_id = v.profile_id AND s.date = %(today)s
                  RETURNING s.profile_id
                 )
                 INSERT INTO customer_health_snapshot
                        (profile_id, partner_id, company_id, date, score, band,
                         tier_id, reason, create_uid, create_date, write_uid,
                         write_date)
-                SELECT v.profile_id::int4, v.partner_id::int4, v.company_id::int4,
-                       v.date::date, v.score::float8, v.band::varchar,
-                       v.tier_id::int4, v.reason::varchar, v.create_uid::int4,
-                       v.create_date::timestamp, v.write_uid::int4,
-                       v.write_date::timestamp
+                SELECT v.profile_id, v.partner_id, %(company_id)s, %(today)s,
+                       v.score, v.band, v.tier_id, v.reason, %(uid)s, %(now)s,
+                       %(uid)s, %(now)s
                   FROM v
                  WHERE v.reason IS NOT NULL
-                   AND v.profile_id::int4 NOT IN (SELECT profile_id FROM rewritten)
+                   AND v.profile_id NOT IN (SELECT profile_id FROM rewritten)
                 """,
-                rows,
+                profiles=array_literal(o.profile_id for o in outcomes),
+                partners=array_literal(o.partner_id for o in outcomes),
+                scores=array_literal(o.health_score for o in outcomes),
+                bands=array_literal(o.health_band for o in outcomes),
+                tiers=array_literal(o.tier_id or None for o in outcomes),
+                reasons=array_literal(
+                    None if o.snapshot == refresh.REWRITE else o.snapshot
+                    for o in outcomes
+                ),
+                company_id=company.id,
+                today=today,
+                uid=self.env.uid,
+                now=fields.Datetime.now(),
             )
         )
 

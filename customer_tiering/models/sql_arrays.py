@@ -12,17 +12,37 @@ import datetime
 from decimal import Decimal
 
 
-def _element(value):
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, int | float | Decimal):
-        return repr(value) if isinstance(value, float) else str(value)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
+def _text(value):
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
+
+
+# How each type of value reads in an array literal (looked up by exact type:
+# a batch converts hundreds of thousands of values).
+_FORMATS = {
+    type(None): lambda value: "NULL",
+    bool: lambda value: "t" if value else "f",
+    int: str,
+    float: repr,
+    Decimal: str,
+    datetime.date: datetime.date.isoformat,
+    datetime.datetime: datetime.datetime.isoformat,
+    str: _text,
+}
+
+
+def _element(value):
+    format_ = _FORMATS.get(type(value))
+    if format_ is None:
+        if isinstance(value, bool):
+            format_ = _FORMATS[bool]
+        elif isinstance(value, int | float | Decimal):
+            format_ = repr if isinstance(value, float) else str
+        elif isinstance(value, datetime.date):
+            format_ = datetime.date.isoformat
+        else:
+            format_ = _text
+    return format_(value)
 
 
 def array_literal(values):

@@ -44,7 +44,7 @@ class TestEvaluateAsOf(HealthCase):
             "last_order_date": profile.last_order_date,
             "health_score": profile.health_score,
             "health_band": profile.health_band,
-            "raw": {key: raw for key, raw, *__ in profile.health_data["dims"]},
+            "raw": profile.health_data["raw"],
         }
 
     def evaluated(self, day, partners=None):

@@ -203,7 +203,7 @@ class TestDay(TieringCase):
 
         def dims():
             profile.invalidate_recordset()
-            return {key: raw for key, raw, *__ in profile.health_data["dims"]}
+            return profile.health_data["raw"]
 
         overdue = self.followups().filtered(lambda a: a.date_deadline < self.today)
         self.assertTrue(overdue)
@@ -442,7 +442,7 @@ class TestDay(TieringCase):
 
         def overdue():
             profile.invalidate_recordset()
-            dims = {key: raw for key, raw, *__ in profile.health_data["dims"]}
+            dims = profile.health_data["raw"]
             return dims["overdue_activities"]
 
         self.assertEqual(overdue(), 1)

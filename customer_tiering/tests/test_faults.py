@@ -55,10 +55,10 @@ class FaultCase(TieringCase):
         """The tier decision of ``partner`` raises (a bad record)."""
         original = refresh._evaluate
 
-        def evaluate(settings, ladder, scorer, customer, today):
+        def evaluate(settings, ladder, customer, scored, today):
             if customer.partner_id == partner.id:
                 raise ValueError(f"poisoned figures of {partner.name}")
-            return original(settings, ladder, scorer, customer, today)
+            return original(settings, ladder, customer, scored, today)
 
         return patch.object(refresh, "_evaluate", evaluate)
 

@@ -8,7 +8,7 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
-from ..engine import health
+from ..engine import health, refresh
 from .common import TieringCase
 
 
@@ -31,11 +31,11 @@ class HealthCase(TieringCase):
 
     def dims(self, partner=None):
         """``{key: (raw, subscore)}`` of the customer's last evaluation."""
-        data = self.profile(partner).health_data
-        return {key: (raw, sub) for key, raw, sub, *__ in data["dims"]}
+        rows = self.profile(partner)._health_contributions()
+        return {key: (raw, round(sub, 1)) for key, raw, sub, *__ in rows}
 
     def missing(self, partner=None):
-        return set(self.profile(partner).health_data["missing"])
+        return set(refresh.missing_of(self.profile(partner).health_data))
 
     def warnings(self, partner=None):
         return self.env["mail.activity"].search(
@@ -508,7 +508,7 @@ class TestConfirmQuickPath(HealthCase):
         profile = self.profile()
         profile.invalidate_recordset()
         values = {name: profile[name] for name in self.FIGURES}
-        values["dims"] = sorted(map(tuple, profile.health_data["dims"]))
+        values["raw"] = profile.health_data["raw"]
         values["partner"] = (
             self.customer.customer_health_score,
             self.customer.customer_health_band,
