@@ -347,18 +347,8 @@ class CustomerProfile(models.Model):
                 since=scope.as_of - timedelta(days=HISTORY_DAYS),
             )
         )
-        names = (
-            "tier_id",
-            "tier_rank",
-            "pending_since",
-            "override_tier_id",
-            "override_until",
-            "strategic",
-            "health_score",
-            "health_band",
-            "health_warned_on",
-            "open_warning",
-        )
+        # The columns of %(state)s: what the source provides, but the history.
+        names = [name for name in SOURCES[0].provides if name != "history"]
         result = {}
         for partner_id, *values, dates, scores in self.env.cr.fetchall():
             row = dict(zip(names, values, strict=True))
