@@ -518,10 +518,10 @@ def suggest_weights(
     Cost: at most ``(restarts + 1) * max_rounds * 5 * d`` weight vectors for
     ``d`` enabled dimensions, each scoring ``min(n, sample_size)``
     evaluations (one weighted sum of at most ``d`` terms): with the defaults
-    and 13 dimensions at most 1,040 vectors x 10,000 evaluations (measured:
-    about 45 s for 650 to 730 distinct vectors, shared 2-core machine).
-    Scoring all ``n`` labelled evaluations at the end is linear (about 60 s
-    for 1.2 million: 100,000 customers x 12 days).
+    and 13 dimensions at most 1,040 vectors x 10,000 evaluations.  Scoring
+    all ``n`` labelled evaluations at the end is linear.  Measured on a
+    shared 2-core machine: 45 s for 10,000 evaluations (731 vectors), 90 s
+    in all for 1.2 million (100,000 customers x 12 days, 678 vectors).
     When more than ``sample_size`` evaluations are labelled, the search runs
     on a uniform sample of them (``random.Random(seed)`` over the pairs
     sorted by day and partner: the sample keeps the churn rate); the best
