@@ -3,7 +3,8 @@
 """Fill a database that has customer_tiering installed with benchmark data.
 
     python3 benchmarks/generate.py -c CONF -d DB [--customers 100000]
-        [--orders 1000000] [--months 24] [--seed 42]
+        [--orders 1000000] [--months 24] [--seed 42] [--churn 0.08]
+        [--silent-churn 0.3]
 
 Creates, for the main company and in its currency:
 
@@ -18,8 +19,22 @@ Creates, for the main company and in its currency:
   overdue.  Paid invoices carry no payment entry: their receivable lines are
   simply reconciled with a zero residual (enough for metrics, not for an
   accounting report);
-- a tiering profile per customer, and completed follow-ups
-  (``customer.touch``) over the last year for the customers who still order.
+- a tiering profile per customer, and follow-ups (``customer.touch``) over
+  the last year for the customers who still order, with an outcome (mostly
+  positive or neutral, some negative);
+- churners (``--churn``, a share of all customers, taken from those who
+  order over the whole period): each stops ordering on a day 190 to 330
+  days ago (so that a backtest over the last year sees the stop and the 180
+  days of silence after it) and keeps its order count (the orders are spread
+  over its active period; one falls on the stop day).  Most show precursors
+  of a random strength ``s`` (0.3 to 1) over the 90 days before the stop:
+  each order of that window moves earlier with probability ``0.75 s``
+  (falling frequency), invoices of the 120 days before the stop stay unpaid
+  with probability ``0.7 s`` (overdue), follow-ups due in the window are
+  missed with probability ``0.5 s`` or done late with probability ``0.5 s``,
+  and their outcome is negative with probability ``0.6 s``; the others
+  (``--silent-churn``, default 30 %) stop without warning.  Their follow-ups
+  stop at the stop day.
 
 Rows are generated in PostgreSQL (``INSERT ... SELECT`` over a small
 per-customer table copied from Python) in one transaction; the secondary
@@ -61,9 +76,23 @@ def parse_args(argv=None):
         help="share of the customers that get a contact person (default 0.2)",
     )
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--churn",
+        type=float,
+        default=0.08,
+        help="share of the customers that stop ordering (default 0.08)",
+    )
+    parser.add_argument(
+        "--silent-churn",
+        type=float,
+        default=0.3,
+        help="share of the churners without precursors (default 0.3)",
+    )
     args = parser.parse_args(argv)
     if args.customers < 1 or args.orders < args.customers:
         parser.error("need at least one customer and one order per customer")
+    if not (0 <= args.churn < 1 and 0 <= args.silent_churn <= 1):
+        parser.error("--churn must be in [0, 1), --silent-churn in [0, 1]")
     return args
 
 
@@ -87,12 +116,26 @@ def pareto(rnd, alpha, cap):
     return min(cap, (1.0 - rnd.random()) ** (-1.0 / alpha))
 
 
-def customer_plan(n_customers, n_orders, days, contacts, seed):
+# Churners stop ordering between these many days ago: late enough that the
+# 180 days after the stop are in the data, early enough that the 90 days of
+# precursors before it are in the last year (the follow-ups' period).
+CHURN_STOP_AGO = (190, 330)
+PRECURSOR_DAYS = 90
+
+
+def customer_plan(
+    n_customers, n_orders, days, contacts, seed, churn=0.0, silent_churn=0.3
+):
     """Per customer: order count, order size, active period, flags.
 
     Returns a list of tuples ``(idx, n_orders, base_amount, first_ago,
-    last_ago, has_contact, strategic, slow_payer)``; the counts sum to
-    ``n_orders`` exactly.
+    last_ago, has_contact, strategic, slow_payer, churner, strength)``; the
+    counts sum to ``n_orders`` exactly.  ``round(churn * n_customers)``
+    churners (at most all the candidates: customers ordering over the whole
+    period, at least three orders) get a stop day as ``last_ago`` and a
+    precursor ``strength`` (0 for the ``silent_churn`` share, else 0.3 to 1;
+    None for the others).  The churners are drawn from a second random
+    stream: the other columns do not depend on ``churn``.
     """
     rnd = random.Random(seed)
     weights = [pareto(rnd, 1.3, 500) for _ in range(n_customers)]
@@ -128,7 +171,28 @@ def customer_plan(n_customers, n_orders, days, contacts, seed):
                 rnd.random() < contacts,
                 rnd.random() < 0.01,
                 rnd.random() < 0.1,
+                False,
+                None,
             )
+        )
+    low, high = CHURN_STOP_AGO[0], min(CHURN_STOP_AGO[1], days - PRECURSOR_DAYS)
+    if churn <= 0 or high < low:
+        return plan
+    crnd = random.Random(seed + 1)
+    candidates = [
+        row[0] for row in plan if row[3] == days and row[4] == 0 and row[1] >= 3
+    ]
+    for idx in sorted(
+        crnd.sample(candidates, min(len(candidates), round(churn * n_customers)))
+    ):
+        strength = 0.0 if crnd.random() < silent_churn else crnd.uniform(0.3, 1.0)
+        row = plan[idx]
+        plan[idx] = (
+            *row[:4],
+            crnd.randint(low, high),
+            *row[5:8],
+            True,
+            round(strength, 3),
         )
     return plan
 
@@ -282,7 +346,7 @@ def insert_partners(cr, ids, plan, n_customers):
         CREATE TEMP TABLE bench_customer (
             idx int PRIMARY KEY, n_orders int, base numeric, first_ago int,
             last_ago int, has_contact bool, strategic bool, slow bool,
-            partner_id int, contact_id int
+            churner bool, strength float8, partner_id int, contact_id int
         ) ON COMMIT DROP
         """
     )
@@ -298,6 +362,8 @@ def insert_partners(cr, ids, plan, n_customers):
             "has_contact",
             "strategic",
             "slow",
+            "churner",
+            "strength",
         ),
         plan,
     )
@@ -355,24 +421,44 @@ def insert_partners(cr, ids, plan, n_customers):
 
 
 def insert_orders(cr, ids, n_orders):
-    """Orders (in date order) and their single lines."""
+    """Orders (in date order) and their single lines.
+
+    An order falls on a day drawn uniformly over its customer's active
+    period; a churner's first order falls on its stop day, and each of its
+    orders drawn in the precursor window (the 90 days before the stop)
+    moves, with probability ``0.75 * strength``, to a day drawn over the
+    rest of the period.
+    """
     cr.execute(
         """
         CREATE TEMP TABLE bench_order ON COMMIT DROP AS
         SELECT row_number() OVER (ORDER BY s.d, s.buyer) - 1 AS rn, s.*
           FROM (
-            SELECT c.partner_id, c.slow,
-                   CASE WHEN c.has_contact AND random() < 0.5 THEN c.contact_id
-                        ELSE c.partner_id END AS buyer,
-                   (current_date - (c.last_ago + floor(random()
-                       * (c.first_ago - c.last_ago + 1)))::int)::timestamp
+            SELECT a.partner_id, a.slow, a.churner, a.strength, a.last_ago,
+                   CASE WHEN a.has_contact AND random() < 0.5 THEN a.contact_id
+                        ELSE a.partner_id END AS buyer,
+                   (current_date - CASE
+                        WHEN a.churner AND a.n = 1 THEN a.last_ago
+                        WHEN a.churner AND a.ago < a.last_ago + %(window)s
+                             AND a.r_move < 0.75 * a.strength
+                        THEN a.last_ago + %(window)s + floor(a.r_day
+                             * (a.first_ago - a.last_ago - %(window)s + 1))::int
+                        ELSE a.ago END)::timestamp
                        + interval '7 hours' + random() * interval '10 hours' AS d,
-                   round((c.base * (0.3 + 1.4 * random()))::numeric, 2) AS amount,
+                   round((a.base * (0.3 + 1.4 * random()))::numeric, 2) AS amount,
                    random() AS r
-              FROM bench_customer c
-             CROSS JOIN LATERAL generate_series(1, c.n_orders) AS g(n)
+              FROM (
+                -- Volatile select list: evaluated once per order.
+                SELECT c.*, g.n,
+                       c.last_ago + floor(random()
+                           * (c.first_ago - c.last_ago + 1))::int AS ago,
+                       random() AS r_move, random() AS r_day
+                  FROM bench_customer c
+                 CROSS JOIN LATERAL generate_series(1, c.n_orders) AS g(n)
+              ) a
           ) s
-        """
+        """,
+        {"window": PRECURSOR_DAYS},
     )
     so_base = reserve_ids(cr, "sale_order", n_orders)
     sol_base = reserve_ids(cr, "sale_order_line", n_orders)
@@ -426,7 +512,9 @@ def insert_orders(cr, ids, n_orders):
 
 def insert_invoices(cr, ids, so_base, sol_base):
     """One posted invoice per order older than a week: product line and
-    receivable line; recent and slow payers' invoices stay open."""
+    receivable line; recent and slow payers' invoices stay open, and a
+    churner's invoices of the 120 days before its stop with probability
+    ``0.7 * strength``."""
     cr.execute(
         """
         CREATE TEMP TABLE bench_invoice ON COMMIT DROP AS
@@ -436,11 +524,15 @@ def insert_invoices(cr, ids, so_base, sol_base):
                                   ORDER BY o.rn) AS seq,
                'INV/' || date_part('year', o.d) || '/' AS prefix,
                NOT ((o.d >= current_date - 45 AND o.r < 0.7)
-                    OR (o.slow AND o.d >= current_date - 180 AND o.r < 0.8))
+                    OR (o.slow AND o.d >= current_date - 180 AND o.r < 0.8)
+                    OR (o.churner
+                        AND o.d >= current_date - (o.last_ago + %(days)s)
+                        AND o.r < 0.7 * o.strength))
                    AS paid
           FROM bench_order o
          WHERE o.d < current_date - 7
-        """
+        """,
+        {"days": PRECURSOR_DAYS + 30},
     )
     cr.execute("SELECT count(*) FROM bench_invoice")
     count = cr.fetchone()[0]
@@ -544,11 +636,17 @@ def insert_invoices(cr, ids, so_base, sol_base):
 
 
 def insert_touches(env, cr, ids, first):
-    """Profiles for the generated customers, and completed follow-ups
-    (``customer.touch``) over the last year for those who still order: one
-    to twelve each by order volume, each done some days before or after its
-    deadline (about four in five on time), with the first line of the
-    shipped plans.  Returns the number of touches and the tables written."""
+    """Profiles for the generated customers, and follow-ups
+    (``customer.touch``) over the last year for those who still order and
+    the churners (up to their stop day): one to twelve each by order
+    volume, each done some days before or after its deadline (about four
+    in five on time), with the first line of the shipped plans and an
+    outcome (7 % negative, 43 % neutral, 50 % positive).  A churner's
+    follow-ups due in the 90 days before its stop are missed with
+    probability ``0.5 * strength`` (state "missed", no outcome), else done
+    5 to 24 days late with probability ``0.5 * strength``, and negative with
+    probability ``0.6 * strength``.  Returns the number of touches done, of
+    those missed, and the tables written."""
     uid, company_id = int(ids["user_id"]), int(ids["company_id"])
     line = env["customer.maintenance.plan.line"].search([], limit=1)
     cr.execute("SELECT COALESCE(max(id), 0) + 1 FROM customer_profile")
@@ -571,24 +669,46 @@ def insert_touches(env, cr, ids, first):
         INSERT INTO customer_touch
                (profile_id, partner_id, company_id, plan_id, plan_line_id,
                 activity_type_id, summary, date, deadline, user_id, state,
-                automated, on_time, create_uid, create_date, write_uid,
+                automated, on_time, outcome, create_uid, create_date, write_uid,
                 write_date)
         SELECT p.id, t.partner_id, %(company)s, %(plan)s, %(line)s,
                %(activity_type)s, 'Benchmark follow-up', t.done, t.deadline,
-               %(uid)s, 'done', FALSE, t.done <= t.deadline,
+               %(uid)s, t.state, FALSE, t.state = 'done' AND t.done <= t.deadline,
+               CASE WHEN t.state <> 'done' THEN NULL
+                    WHEN t.pre AND t.r_bad < 0.6 * t.strength THEN 'negative'
+                    WHEN t.r_outcome < 0.07 THEN 'negative'
+                    WHEN t.r_outcome < 0.5 THEN 'neutral'
+                    ELSE 'positive' END,
                %(uid)s, t.done, %(uid)s, t.done
-          FROM (SELECT due.partner_id, due.deadline,
-                       LEAST(current_date,
-                             due.deadline + floor(random() * 15)::int - 11) AS done
-                  FROM (SELECT c.partner_id,
-                               current_date - floor(random() * 365)::int
-                                   AS deadline
-                          FROM bench_customer c
-                         CROSS JOIN LATERAL generate_series(
-                               1, LEAST(12, 1 + c.n_orders / 20)) AS g(n)
-                         WHERE c.last_ago = 0) AS due) AS t
+          FROM (SELECT due.*,
+                       CASE WHEN due.pre AND due.r_miss < 0.5 * due.strength
+                            THEN 'missed' ELSE 'done' END AS state,
+                       CASE WHEN due.pre AND due.r_miss < 0.5 * due.strength
+                            THEN due.deadline
+                            WHEN due.pre AND due.r_late < 0.5 * due.strength
+                            THEN LEAST(current_date,
+                                       due.deadline + 5 + floor(random() * 20)::int)
+                            ELSE LEAST(current_date,
+                                       due.deadline + floor(random() * 15)::int - 11)
+                            END AS done
+                  FROM (SELECT d.*,
+                               d.churner AND d.deadline
+                                   >= current_date - d.last_ago - %(window)s AS pre
+                          FROM (
+                            -- Volatile select list: evaluated once per touch.
+                            SELECT c.partner_id, c.churner, c.strength, c.last_ago,
+                                   current_date - c.last_ago - floor(random()
+                                       * (365 - c.last_ago))::int AS deadline,
+                                   random() AS r_miss, random() AS r_late,
+                                   random() AS r_bad, random() AS r_outcome
+                              FROM bench_customer c
+                             CROSS JOIN LATERAL generate_series(
+                                   1, LEAST(12, 1 + c.n_orders / 20)) AS g(n)
+                             WHERE c.last_ago = 0 OR c.churner) AS d
+                       ) AS due) AS t
           JOIN customer_profile p
             ON p.partner_id = t.partner_id AND p.company_id = %(company)s
+        RETURNING state
         """,
         {
             "company": company_id,
@@ -596,9 +716,12 @@ def insert_touches(env, cr, ids, first):
             "plan": line.plan_id.id or None,
             "line": line.id or None,
             "activity_type": line.activity_type_id.id or None,
+            "window": PRECURSOR_DAYS,
         },
     )
-    return cr.rowcount, ["customer_profile", "customer_touch"]
+    states = [state for (state,) in cr.fetchall()]
+    missed = states.count("missed")
+    return len(states) - missed, missed, ["customer_profile", "customer_touch"]
 
 
 def main(argv=None):
@@ -632,14 +755,20 @@ def main(argv=None):
             args.months * 365 // 12,
             args.contacts,
             args.seed,
+            args.churn,
+            args.silent_churn,
         )
+        n_churners = sum(1 for row in plan if row[8])
+        n_silent = sum(1 for row in plan if row[8] and not row[9])
         # Foreign keys are checked once, set-based, by check_foreign_keys().
         cr.execute("SET LOCAL session_replication_role = replica")
         first = {}
         first["res_partner"], n_contacts = insert_partners(
             cr, ids, plan, args.customers
         )
-        clock.step(f"{args.customers} customers, {n_contacts} contacts")
+        clock.step(
+            f"{args.customers} customers, {n_contacts} contacts, {n_churners} churners"
+        )
         indexes = drop_indexes(cr, BIG_TABLES)
         first["sale_order"], first["sale_order_line"] = insert_orders(
             cr, ids, args.orders
@@ -654,9 +783,9 @@ def main(argv=None):
         ) = insert_invoices(cr, ids, first["sale_order"], first["sale_order_line"])
         clock.step(f"{n_invoices} invoices ({n_open} open, {n_overdue} overdue)")
         tables = [*first, "sale_order_line_invoice_rel"]
-        n_touches, touch_tables = insert_touches(env, cr, ids, first)
+        n_touches, n_missed, touch_tables = insert_touches(env, cr, ids, first)
         tables.extend(touch_tables)
-        clock.step(f"{n_touches} follow-ups")
+        clock.step(f"{n_touches} follow-ups done, {n_missed} missed")
         cr.execute("SET LOCAL session_replication_role = origin")
         check_foreign_keys(cr, tables, first)
         clock.step("foreign keys checked")
@@ -681,6 +810,9 @@ def main(argv=None):
         "open_invoices": n_open,
         "overdue_invoices": n_overdue,
         "touches": n_touches,
+        "missed_touches": n_missed,
+        "churners": n_churners,
+        "silent_churners": n_silent,
         "seconds": round(clock.total(), 1),
     }
     print(f"Done in {clock.total():.0f} s")

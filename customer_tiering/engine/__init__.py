@@ -5,6 +5,6 @@ for the plain pytest suite, as a standalone package; it therefore only uses
 relative imports.
 """
 
-from . import cadence, health, refresh, tiering
+from . import backtest, cadence, health, refresh, tiering
 
-__all__ = ["cadence", "health", "refresh", "tiering"]
+__all__ = ["backtest", "cadence", "health", "refresh", "tiering"]
