@@ -386,8 +386,9 @@ class CustomerProfile(models.Model):
         ``computed_tier_code``, ``revenue``, ``revenue_prev``, ``growth``,
         ``order_count``, ``order_count_prev``, ``lifetime_revenue``,
         ``last_order_date``, ``health_score``, ``health_band``,
-        ``health_trend``, ``reasons`` (texts, in the user's language) and
-        ``raw`` (``{dimension: raw value}``, the health score's inputs).
+        ``health_trend``, ``reasons`` (texts, in the user's language),
+        ``reason_keys`` (their dimensions) and ``raw`` (``{dimension: raw
+        value}``, None without data: the health score's inputs).
         """
         company = company or self.env.company
         if company not in self.env.user.company_ids:
@@ -423,16 +424,12 @@ class CustomerProfile(models.Model):
                 profile_of[partner_id] = profile_id
             else:
                 profile_of.pop(partner_id, None)
-        settings = self._refresh_settings(company)
         # sudo: the tiers' codes, whatever companies the user has selected.
         tiers = self.env["customer.tier"].sudo().with_context(active_test=False)
         labels, number = self._health_labels()
         results = []
-        items = list(profile_of.items())
-        for start in range(0, len(items), BATCH):
-            batch = dict(items[start : start + BATCH])
-            scope = self._gather_scope(company, as_of, batch)
-            for o in refresh.evaluate(settings, self._gather(scope), as_of):
+        for outcomes in self._outcomes_as_of(company, as_of, profile_of):
+            for o in outcomes:
                 dims = o.health_data["raw"]
                 review = o.health_data.get("review_date")
                 results.append(
@@ -462,10 +459,27 @@ class CustomerProfile(models.Model):
                             )
                             for key in o.reasons
                         ],
+                        "reason_keys": list(o.reasons),
                         "raw": dims,
                     }
                 )
         return results
+
+    @api.model
+    def _outcomes_as_of(self, company, as_of, profile_of, settings=None):
+        """Gather and evaluate, writing nothing: the engine's outcomes
+        (``refresh.Outcome``) of the customers of ``profile_of``
+        (``{partner_id: profile_id or None}``) in ``company`` on the day
+        ``as_of``, one list per batch of BATCH.  ``settings``: other rules
+        than the company's (a draft scorecard, see ``refresh.Settings``).
+        No access check: callers check (``evaluate_as_of``)."""
+        settings = settings or self._refresh_settings(company)
+        items = list(profile_of.items())
+        for start in range(0, len(items), BATCH):
+            scope = self._gather_scope(
+                company, as_of, dict(items[start : start + BATCH])
+            )
+            yield refresh.evaluate(settings, self._gather(scope), as_of)
 
     @api.model
     def _refresh_after_confirm(self, order):
