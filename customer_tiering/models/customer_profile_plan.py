@@ -338,27 +338,11 @@ class CustomerProfile(models.Model):
 
     @api.model
     def _create_followups(self, values):
-        """Create follow-up activities in bulk.
-
-        mail.activity.create subscribes each owner to the customer once per
-        activity, which fails on duplicate followers when one create holds two
-        activities of the same owner on the same customer: create them in
-        rounds, one (owner, customer) pair per round.
-        """
-        rounds, seen = defaultdict(list), Counter()
-        for vals in values:
-            pair = (vals["user_id"], vals["res_id"])
-            rounds[seen[pair]].append(vals)
-            seen[pair] += 1
-        # sudo: follow-ups are created by the system for their owners;
-        # quick update: no "assigned to you" e-mail for each of them.
-        Activity = (
-            self.env["mail.activity"]
-            .sudo()
-            .with_context(mail_activity_quick_update=True)
-        )
-        for batch in rounds.values():
-            Activity.create(batch)
+        """Create follow-up activities in bulk (see
+        ``mail.activity._customer_create_bulk``): owners follow their
+        customers, no "assigned to you" e-mail for each of them."""
+        # sudo: follow-ups are created by the system for their owners.
+        return self.env["mail.activity"].sudo()._customer_create_bulk(values)
 
     def _plan_owners(self):
         """``{(profile id, line id): Owner or None}`` for the plans of these
@@ -664,7 +648,15 @@ class CustomerProfile(models.Model):
                 ("followups_checked_on", "=", False),
                 ("followups_checked_on", "<", today),
             ]
-            while batch := Profile.search(domain, limit=batch_size, order="id"):
+            # Counted once, then counted down; the batches follow the ids (a
+            # search from the start, by id, goes through ever more profiles
+            # already checked: quadratic over the run).
+            remaining = Profile.search_count(domain)
+            last_id = 0
+            while batch := Profile.search(
+                [*domain, ("id", ">", last_id)], limit=batch_size, order="id"
+            ):
+                last_id = batch[-1].id
                 # In bulk, else customer by customer: a customer that fails (a
                 # broken plan e-mail template...) is logged, marked as checked
                 # today so that the next call does not start with it again,
@@ -683,10 +675,9 @@ class CustomerProfile(models.Model):
                     )
                     totals["failed"] += len(failed)
                 done += len(batch)
+                remaining = max(remaining - len(batch), 0)
                 batches += 1
-                self.env["ir.cron"]._notify_progress(
-                    done=done, remaining=Profile.search_count(domain)
-                )
+                self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
                 if auto_commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
                 if (max_batches and batches >= max_batches) or (

@@ -1,8 +1,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.models import LOG_ACCESS_COLUMNS
+from odoo.tools import SQL
 
 from ..engine import cadence
 from .customer_touch import OUTCOMES
@@ -44,6 +47,147 @@ class MailActivity(models.Model):
         help="Why the customer reacted so, next step.",
         groups="customer_tiering.group_customer_tiering_user",
     )
+
+    @api.model
+    def _customer_create_bulk(self, vals_list):
+        """Create activities in bulk with what ``create`` gives them, at a
+        fraction of its cost (measured at 20,000 customers: about 1 ms per
+        activity in ``create``, most of it per record).
+
+        - the ORM's low-level ``_create`` (one INSERT per 100 rows, the cache,
+          the inverse of ``res_id``, constraints) with the default values read
+          once for all and the stored computed values given: ``res_model``,
+          the document's name read in one batch (``create`` computes it
+          record by record), the owner's time zone;
+        - no "assigned to you" e-mail (as ``mail_activity_quick_update``);
+        - the owners follow the documents, with their default subtypes: one
+          INSERT ... ON CONFLICT DO NOTHING (a follower once per document and
+          partner, whatever the duplicates in ``vals_list``) instead of one
+          ORM follower record with its subtypes each (about 0.5 ms per
+          follower through ``message_subscribe``);
+        - one bus notification per owner with an activity due today, the
+          signal for the activity menu (systray counter) to reload.
+
+        Call it as superuser: no access right is checked.
+        """
+        if not vals_list:
+            return self.browse()
+        given = {name for vals in vals_list for name in vals}
+        missing = [
+            name
+            for name, field in self._fields.items()
+            if field.store and not field.compute and name not in given
+        ]
+        defaults = self.default_get(missing)
+        models_by_id = {
+            model_id: self.env["ir.model"].browse(model_id).model
+            for model_id in {vals["res_model_id"] for vals in vals_list}
+        }
+        doc_ids = defaultdict(set)
+        for vals in vals_list:
+            doc_ids[models_by_id[vals["res_model_id"]]].add(vals["res_id"])
+        # One batch per model, as superuser: the name is a stored copy.
+        names = {
+            (model, doc.id): doc.display_name
+            for model, ids in doc_ids.items()
+            for doc in self.env[model].sudo().browse(list(ids))
+        }
+        users = self.env["res.users"].sudo().browse({v["user_id"] for v in vals_list})
+        tz = {user.id: user.tz for user in users}
+        now = self.env.cr.now()
+        log = dict.fromkeys(LOG_ACCESS_COLUMNS, self.env.uid)
+        log.update(create_date=now, write_date=now)
+        computed = {
+            "res_model": lambda vals: models_by_id[vals["res_model_id"]],
+            "res_name": lambda vals: names[
+                (models_by_id[vals["res_model_id"]], vals["res_id"])
+            ],
+            "user_tz": lambda vals: tz[vals["user_id"]],
+            "date_done": lambda vals: False,
+        }
+        protected = {self._fields[name] for name in computed}
+        data_list = []
+        for vals in vals_list:
+            stored = {**defaults, **vals, **log}
+            for name, value in computed.items():
+                stored[name] = value(vals)
+            data_list.append(
+                {
+                    "stored": stored,
+                    "inversed": {},
+                    "inherited": {},
+                    "protected": protected,
+                }
+            )
+        activities = self._create(data_list)
+        self._customer_subscribe_owners(activities)
+        today = fields.Date.today()  # as mail.activity.create
+        activities.filtered(lambda a: a.date_deadline <= today).user_id._bus_send(
+            "mail.activity/updated", {"activity_created": True}
+        )
+        return activities
+
+    def _customer_subscribe_owners(self, activities):
+        """The owners of ``activities`` follow their documents (if not yet),
+        with the default subtypes of the document's model: in two INSERTs."""
+        rows = set()
+        Subtype = self.env["mail.message.subtype"].sudo()
+        subtypes = {}
+        for activity in activities.sudo():
+            partner = activity.user_id.partner_id
+            if not partner.active:  # as message_subscribe
+                continue
+            model = activity.res_model
+            if model not in subtypes:
+                default, __, external = Subtype.default_subtypes(model)
+                subtypes[model] = (default.ids, external.ids)
+            rows.add((model, activity.res_id, partner.id, partner.partner_share))
+        if not rows:
+            return
+        rows = list(rows)
+        Followers = self.env["mail.followers"]
+        Followers.flush_model()
+        subtype_rows = {
+            (model, partner_id, subtype_id)
+            for model, __, partner_id, share in rows
+            for subtype_id in subtypes[model][1 if share else 0]
+        }
+        subtype_rows = list(subtype_rows)
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH new AS (
+                    INSERT INTO mail_followers (res_model, res_id, partner_id)
+                    SELECT * FROM unnest(%s::varchar[], %s::int4[], %s::int4[])
+                    ON CONFLICT DO NOTHING
+                    RETURNING id, res_model, partner_id
+                )
+                INSERT INTO mail_followers_mail_message_subtype_rel
+                       (mail_followers_id, mail_message_subtype_id)
+                SELECT new.id, s.subtype_id
+                  FROM new
+                  JOIN unnest(%s::varchar[], %s::int4[], %s::int4[])
+                       AS s(res_model, partner_id, subtype_id)
+                    ON s.res_model = new.res_model AND s.partner_id = new.partner_id
+                """,
+                [row[0] for row in rows],
+                [row[1] for row in rows],
+                [row[2] for row in rows],
+                [row[0] for row in subtype_rows],
+                [row[1] for row in subtype_rows],
+                [row[2] for row in subtype_rows],
+            )
+        )
+        Followers.invalidate_model()
+        for model in subtypes:
+            Model = self.env[model]
+            Model.invalidate_model(
+                [
+                    name
+                    for name in ("message_follower_ids", "message_partner_ids")
+                    if name in Model._fields
+                ]
+            )
 
     def _customer_planned(self):
         """These activities that carry out a plan touch, as superuser: whoever
