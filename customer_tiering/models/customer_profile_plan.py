@@ -234,6 +234,8 @@ class CustomerProfile(models.Model):
         activities, emails, unowned = [], defaultdict(list), []
         next_dates = defaultdict(list)
         moved = defaultdict(list)
+        local_lines = {}  # {(line, owner user id): line in the owner's language}
+        partner_model = self.env["ir.model"]._get_id("res.partner")
         # Archived customers (or customers of an archived company) get no
         # follow-up: archiving removed theirs, and none comes back.
         followed = self.filtered(
@@ -295,9 +297,13 @@ class CustomerProfile(models.Model):
                     next_dates[profile.id].append(touch.deadline)
                 else:
                     stats["fallback"] += owner.fallback
+                    if (line, owner.user_id) not in local_lines:
+                        local_lines[line, owner.user_id] = line.with_context(
+                            lang=lang[owner.user_id]
+                        )
                     activities.append(
-                        line.with_context(lang=lang[owner.user_id])._activity_values(
-                            profile, touch.deadline, owner
+                        local_lines[line, owner.user_id]._activity_values(
+                            profile, touch.deadline, owner, model_id=partner_model
                         )
                     )
                     next_dates[profile.id].append(touch.deadline)
@@ -348,12 +354,22 @@ class CustomerProfile(models.Model):
         """``{(profile id, line id): Owner or None}`` for the plans of these
         profiles: the first usable user among the line's candidates."""
         company = self.company_id
-        candidates = {
-            (profile.id, line.id): line._owner_candidates(profile.partner_id, company)
-            for profile in self.filtered("plan_id")
-            for line in profile.plan_id.line_ids
-        }
-        user_ids = {uid for users in candidates.values() for __, uid in users if uid}
+        # The candidates depend on the line, the salesperson and the expert
+        # only: worked out once per such triple, not per customer.
+        by_people = {}
+        candidates = {}
+        for profile in self.filtered("plan_id"):
+            partner = profile.partner_id
+            for line in profile.plan_id.line_ids:
+                people = (
+                    line.id,
+                    partner.user_id.id,
+                    partner.customer_expert_user_id.id,
+                )
+                if people not in by_people:
+                    by_people[people] = tuple(line._owner_candidates(partner, company))
+                candidates[profile.id, line.id] = by_people[people]
+        user_ids = {uid for users in by_people.values() for __, uid in users if uid}
         # sudo: whether a user is active, internal and in the company, whatever
         # the current user may read.
         usable = (
@@ -368,9 +384,10 @@ class CustomerProfile(models.Model):
             )
             .ids
         )
-        return {
-            key: cadence.pick_owner(users, usable) for key, users in candidates.items()
+        owners = {
+            users: cadence.pick_owner(users, usable) for users in by_people.values()
         }
+        return {key: owners[users] for key, users in candidates.items()}
 
     def _send_plan_emails(self, line, items):
         """Queue the e-mails of plan touch ``line`` for ``items`` ((profile,
@@ -566,10 +583,8 @@ class CustomerProfile(models.Model):
                     today if checked else profile.followups_checked_on or None,
                 )
             )
-        values = SQL(", ").join(
-            SQL("(%s)", SQL(", ").join(SQL("%s", value) for value in row))
-            for row in rows
-        )
+        row_sql = "(" + ", ".join(["%s"] * len(PLAN_COLUMNS) + ["%s"]) + ")"
+        values = SQL(", ").join(SQL(row_sql, *row) for row in rows)
         names = [name for name, __ in PLAN_COLUMNS]
         self.env.cr.execute(
             SQL(
