@@ -166,9 +166,10 @@ class MailActivity(models.Model):
         # What _create does after its INSERT, but the cache: other records'
         # fields that depend on these ones, the one2many fields of their
         # many2one fields (an activity list of the customer already read).
-        # The computed values given are kept (not recomputed at the flush).
+        # As _create: every field is new (the stored computed fields not
+        # given are computed at the flush); those given are kept.
         with self.env.protecting([f for f in columns if f.compute], records):
-            records.modified(names, create=True)
+            records.modified(self._fields, create=True)
         for field in columns:
             for inverse in self.pool.field_inverses[field]:
                 self.env[inverse.model_name].invalidate_model([inverse.name])
