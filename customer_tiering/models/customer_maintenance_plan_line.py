@@ -226,8 +226,9 @@ class CustomerMaintenancePlanLine(models.Model):
         candidates.append(("default", company.customer_plan_default_user_id.id))
         return candidates
 
-    def _activity_values(self, profile, deadline, owner):
-        """Values of the follow-up activity of this line for ``profile``."""
+    def _activity_values(self, profile, deadline, owner, model_id=None):
+        """Values of the follow-up activity of this line for ``profile``
+        (``model_id``: the id of res.partner's ir.model, if known)."""
         self.ensure_one()
         note = Markup() if is_html_empty(self.note) else Markup(self.note)
         if owner.fallback:
@@ -240,7 +241,7 @@ class CustomerMaintenancePlanLine(models.Model):
                 role=roles[self.responsible_type],
             )
         return {
-            "res_model_id": self.env["ir.model"]._get_id("res.partner"),
+            "res_model_id": model_id or self.env["ir.model"]._get_id("res.partner"),
             "res_id": profile.partner_id.id,
             "activity_type_id": self.activity_type_id.id,
             "summary": self.name,

@@ -216,6 +216,8 @@ class CustomerProfile(models.Model):
         activities, emails, unowned = [], defaultdict(list), []
         next_dates = defaultdict(list)
         moved = defaultdict(list)
+        local_lines = {}  # {(line, owner user id): line in the owner's language}
+        partner_model = self.env["ir.model"]._get_id("res.partner")
         # Archived customers (or customers of an archived company) get no
         # follow-up: archiving removed theirs, and none comes back.
         followed = self.filtered(
@@ -277,9 +279,13 @@ class CustomerProfile(models.Model):
                     next_dates[profile.id].append(touch.deadline)
                 else:
                     stats["fallback"] += owner.fallback
+                    if (line, owner.user_id) not in local_lines:
+                        local_lines[line, owner.user_id] = line.with_context(
+                            lang=lang[owner.user_id]
+                        )
                     activities.append(
-                        line.with_context(lang=lang[owner.user_id])._activity_values(
-                            profile, touch.deadline, owner
+                        local_lines[line, owner.user_id]._activity_values(
+                            profile, touch.deadline, owner, model_id=partner_model
                         )
                     )
                     next_dates[profile.id].append(touch.deadline)
@@ -320,38 +326,32 @@ class CustomerProfile(models.Model):
 
     @api.model
     def _create_followups(self, values):
-        """Create follow-up activities in bulk.
-
-        mail.activity.create subscribes each owner to the customer once per
-        activity, which fails on duplicate followers when one create holds two
-        activities of the same owner on the same customer: create them in
-        rounds, one (owner, customer) pair per round.
-        """
-        rounds, seen = defaultdict(list), Counter()
-        for vals in values:
-            pair = (vals["user_id"], vals["res_id"])
-            rounds[seen[pair]].append(vals)
-            seen[pair] += 1
-        # sudo: follow-ups are created by the system for their owners;
-        # quick update: no "assigned to you" e-mail for each of them.
-        Activity = (
-            self.env["mail.activity"]
-            .sudo()
-            .with_context(mail_activity_quick_update=True)
-        )
-        for batch in rounds.values():
-            Activity.create(batch)
+        """Create follow-up activities in bulk (see
+        ``mail.activity._customer_create_bulk``): owners follow their
+        customers, no "assigned to you" e-mail for each of them."""
+        # sudo: follow-ups are created by the system for their owners.
+        return self.env["mail.activity"].sudo()._customer_create_bulk(values)
 
     def _plan_owners(self):
         """``{(profile id, line id): Owner or None}`` for the plans of these
         profiles: the first usable user among the line's candidates."""
         company = self.company_id
-        candidates = {
-            (profile.id, line.id): line._owner_candidates(profile.partner_id, company)
-            for profile in self.filtered("plan_id")
-            for line in profile.plan_id.line_ids
-        }
-        user_ids = {uid for users in candidates.values() for __, uid in users if uid}
+        # The candidates depend on the line, the salesperson and the expert
+        # only: worked out once per such triple, not per customer.
+        by_people = {}
+        candidates = {}
+        for profile in self.filtered("plan_id"):
+            partner = profile.partner_id
+            for line in profile.plan_id.line_ids:
+                people = (
+                    line.id,
+                    partner.user_id.id,
+                    partner.customer_expert_user_id.id,
+                )
+                if people not in by_people:
+                    by_people[people] = tuple(line._owner_candidates(partner, company))
+                candidates[profile.id, line.id] = by_people[people]
+        user_ids = {uid for users in by_people.values() for __, uid in users if uid}
         # sudo: whether a user is active, internal and in the company, whatever
         # the current user may read.
         usable = (
@@ -366,9 +366,10 @@ class CustomerProfile(models.Model):
             )
             .ids
         )
-        return {
-            key: cadence.pick_owner(users, usable) for key, users in candidates.items()
+        owners = {
+            users: cadence.pick_owner(users, usable) for users in by_people.values()
         }
+        return {key: owners[users] for key, users in candidates.items()}
 
     def _send_plan_emails(self, line, items):
         """Queue the e-mails of plan touch ``line`` for ``items`` ((profile,
@@ -517,10 +518,8 @@ class CustomerProfile(models.Model):
                     today if checked else profile.followups_checked_on or None,
                 )
             )
-        values = SQL(", ").join(
-            SQL("(%s)", SQL(", ").join(SQL("%s", value) for value in row))
-            for row in rows
-        )
+        row_sql = "(" + ", ".join(["%s"] * len(PLAN_COLUMNS) + ["%s"]) + ")"
+        values = SQL(", ").join(SQL(row_sql, *row) for row in rows)
         names = [name for name, __ in PLAN_COLUMNS]
         self.env.cr.execute(
             SQL(
@@ -599,7 +598,15 @@ class CustomerProfile(models.Model):
                 ("followups_checked_on", "=", False),
                 ("followups_checked_on", "<", today),
             ]
-            while batch := Profile.search(domain, limit=batch_size, order="id"):
+            # Counted once, then counted down; the batches follow the ids (a
+            # search from the start, by id, goes through ever more profiles
+            # already checked: quadratic over the run).
+            remaining = Profile.search_count(domain)
+            last_id = 0
+            while batch := Profile.search(
+                [*domain, ("id", ">", last_id)], limit=batch_size, order="id"
+            ):
+                last_id = batch[-1].id
                 # In bulk, else customer by customer: a customer that fails (a
                 # broken plan e-mail template...) is logged, marked as checked
                 # today so that the next call does not start with it again,
@@ -618,10 +625,9 @@ class CustomerProfile(models.Model):
                     )
                     totals["failed"] += len(failed)
                 done += len(batch)
+                remaining = max(remaining - len(batch), 0)
                 batches += 1
-                self.env["ir.cron"]._notify_progress(
-                    done=done, remaining=Profile.search_count(domain)
-                )
+                self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
                 if auto_commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
                 if (max_batches and batches >= max_batches) or (

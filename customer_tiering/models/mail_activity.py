@@ -1,8 +1,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+from collections import defaultdict
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.models import LOG_ACCESS_COLUMNS
+from odoo.tools import SQL, split_every
 
 from ..engine import cadence
 from .customer_touch import OUTCOMES
@@ -44,6 +47,199 @@ class MailActivity(models.Model):
         help="Why the customer reacted so, next step.",
         groups="customer_tiering.group_customer_tiering_user",
     )
+
+    @api.model
+    def _customer_create_bulk(self, vals_list):
+        """Create activities in bulk with what ``create`` gives them, at a
+        fraction of its cost.
+
+        Measured at 20,000 customers, ``create`` costs about 1 ms per
+        activity, nearly all of it per record: the defaults, the precomputed
+        fields and the document's name one record at a time, then one ORM
+        follower record (with its subtypes) per activity through
+        ``message_subscribe`` (about 0.5 ms each); the ORM's low-level
+        ``_create`` with everything given still costs about 0.25 ms per
+        activity in Python (cache and inverse updates of every field).  So:
+
+        - the default values read once for all, the stored computed values
+          given (``res_model``, the document's name read in one batch, the
+          owner's time zone), one INSERT per 500 rows, each value converted
+          (sanitized) by its field as the ORM does, then what ``_create``
+          does after its INSERT: dependent fields marked to recompute, the
+          inverse one2many fields invalidated, Python constraints checked;
+        - no "assigned to you" e-mail (as ``mail_activity_quick_update``);
+        - the owners follow the documents with their default subtypes: one
+          INSERT ... ON CONFLICT DO NOTHING (a follower once per document and
+          partner, whatever the duplicates in ``vals_list``);
+        - one bus notification per owner with an activity due today, the
+          signal for the activity menu (systray counter) to reload.
+
+        Call it as superuser: no access right is checked.
+        """
+        if not vals_list:
+            return self.browse()
+        given = {name for vals in vals_list for name in vals}
+        missing = [
+            name
+            for name, field in self._fields.items()
+            if field.store and not field.compute and name not in given
+        ]
+        defaults = self.default_get(missing)
+        models_by_id = {
+            model_id: self.env["ir.model"].browse(model_id).model
+            for model_id in {vals["res_model_id"] for vals in vals_list}
+        }
+        doc_ids = defaultdict(set)
+        for vals in vals_list:
+            doc_ids[models_by_id[vals["res_model_id"]]].add(vals["res_id"])
+        # One batch per model, as superuser: the name is a stored copy.
+        names = {
+            (model, doc.id): doc.display_name
+            for model, ids in doc_ids.items()
+            for doc in self.env[model].sudo().browse(list(ids))
+        }
+        users = self.env["res.users"].sudo().browse({v["user_id"] for v in vals_list})
+        now = self.env.cr.now()
+        log = dict.fromkeys(LOG_ACCESS_COLUMNS, self.env.uid)
+        log.update(create_date=now, write_date=now)
+        tz = {user.id: user.tz for user in users}
+        rows = []
+        for vals in vals_list:
+            model = models_by_id[vals["res_model_id"]]
+            rows.append(
+                {
+                    **defaults,
+                    **vals,
+                    **log,
+                    "res_model": model,
+                    "res_name": names[model, vals["res_id"]],
+                    "user_tz": tz[vals["user_id"]],
+                    "date_done": False,
+                }
+            )
+        activities = self._customer_insert(rows)
+        self._customer_subscribe_owners(
+            {(row["res_model"], row["res_id"], row["user_id"]) for row in rows}
+        )
+        today = fields.Date.today()  # as mail.activity.create
+        users.browse(
+            {row["user_id"] for row in rows if row["date_deadline"] <= today}
+        )._bus_send("mail.activity/updated", {"activity_created": True})
+        return activities
+
+    def _customer_insert(self, rows):
+        """Insert ``rows`` ({field name: value} of stored columns, the same
+        names in each) and return the new records, as ``_create`` leaves
+        them for the rest of the transaction (not in cache)."""
+        names = sorted(rows[0])
+        columns = [self._fields[name] for name in names]
+        assert all(field.column_type for field in columns), names
+        record = self.browse()
+        converted = {}
+
+        def column(field, value):
+            # The same note or summary is sanitized once, not per row.
+            key = (field.name, value)
+            if key not in converted:
+                converted[key] = field.convert_to_column_insert(value, record)
+            return converted[key]
+
+        placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
+        ids = []
+        for chunk in split_every(500, rows):
+            self.env.cr.execute(
+                SQL(
+                    "INSERT INTO %s (%s) VALUES %s RETURNING id",
+                    SQL.identifier(self._table),
+                    SQL(", ").join(SQL.identifier(name) for name in names),
+                    SQL(", ").join(
+                        SQL(
+                            placeholders,
+                            *(column(f, row[f.name]) for f in columns),
+                        )
+                        for row in chunk
+                    ),
+                )
+            )
+            ids.extend(id_ for (id_,) in self.env.cr.fetchall())
+        records = self.browse(ids)
+        # What _create does after its INSERT, but the cache: other records'
+        # fields that depend on these ones, the one2many fields of their
+        # many2one fields (an activity list of the customer already read).
+        # As _create: every field is new (the stored computed fields not
+        # given are computed at the flush); those given are kept.
+        with self.env.protecting([f for f in columns if f.compute], records):
+            records.modified(self._fields, create=True)
+        for field in columns:
+            for inverse in self.pool.field_inverses[field]:
+                self.env[inverse.model_name].invalidate_model([inverse.name])
+        records._validate_fields(names)
+        return records
+
+    def _customer_subscribe_owners(self, documents):
+        """The owners follow their documents (if not yet), with the default
+        subtypes of the document's model, in one INSERT; ``documents`` are
+        (model, record id, user id) triples."""
+        users = self.env["res.users"].sudo().browse({uid for __, __, uid in documents})
+        partner = {user.id: user.partner_id for user in users}
+        Subtype = self.env["mail.message.subtype"].sudo()
+        subtypes = {}
+        rows = set()
+        for model, res_id, user_id in documents:
+            if not partner[user_id].active:  # as message_subscribe
+                continue
+            if model not in subtypes:
+                default, __, external = Subtype.default_subtypes(model)
+                subtypes[model] = (default.ids, external.ids)
+            rows.add(
+                (model, res_id, partner[user_id].id, partner[user_id].partner_share)
+            )
+        if not rows:
+            return
+        rows = list(rows)
+        Followers = self.env["mail.followers"]
+        Followers.flush_model()
+        subtype_rows = {
+            (model, partner_id, subtype_id)
+            for model, __, partner_id, share in rows
+            for subtype_id in subtypes[model][1 if share else 0]
+        }
+        subtype_rows = list(subtype_rows)
+        self.env.cr.execute(
+            SQL(
+                """
+                WITH new AS (
+                    INSERT INTO mail_followers (res_model, res_id, partner_id)
+                    SELECT * FROM unnest(%s::varchar[], %s::int4[], %s::int4[])
+                    ON CONFLICT DO NOTHING
+                    RETURNING id, res_model, partner_id
+                )
+                INSERT INTO mail_followers_mail_message_subtype_rel
+                       (mail_followers_id, mail_message_subtype_id)
+                SELECT new.id, s.subtype_id
+                  FROM new
+                  JOIN unnest(%s::varchar[], %s::int4[], %s::int4[])
+                       AS s(res_model, partner_id, subtype_id)
+                    ON s.res_model = new.res_model AND s.partner_id = new.partner_id
+                """,
+                [row[0] for row in rows],
+                [row[1] for row in rows],
+                [row[2] for row in rows],
+                [row[0] for row in subtype_rows],
+                [row[1] for row in subtype_rows],
+                [row[2] for row in subtype_rows],
+            )
+        )
+        Followers.invalidate_model()
+        for model in subtypes:
+            Model = self.env[model]
+            Model.invalidate_model(
+                [
+                    name
+                    for name in ("message_follower_ids", "message_partner_ids")
+                    if name in Model._fields
+                ]
+            )
 
     def _customer_planned(self):
         """These activities that carry out a plan touch, as superuser: whoever

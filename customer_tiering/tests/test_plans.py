@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import date, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -182,6 +183,91 @@ class TestPlans(TieringCase):
         groups = self.env["res.users"].with_user(self.salesman)._get_activity_groups()
         partner_group = next(g for g in groups if g["model"] == "res.partner")
         self.assertGreaterEqual(partner_group["today_count"], 1)
+
+    def test_bulk_followups_keep_what_create_gives(self):
+        """The scheduler creates its follow-ups in bulk, not through
+        mail.activity.create: they get the same document, deadline and owner,
+        the owner follows the customer (once, even with two follow-ups of one
+        owner on one customer in a batch, and again on the next batch), the
+        owners' activity menus count them and are told to reload."""
+        profile = self.strategic()
+        partner = self.salesman.partner_id
+        self.customer.message_unsubscribe(partner.ids)
+        self.assertNotIn(partner, self.customer.message_partner_ids)
+        before = self.activity_counts(self.salesman)
+        tomorrow = self.today + timedelta(days=1)
+        salesman = Owner(self.salesman.id, "salesperson", False)
+        values = [
+            self.call._activity_values(profile, self.today, salesman),
+            self.check_in._activity_values(profile, tomorrow, salesman),
+            self.review._activity_values(
+                profile, tomorrow, Owner(self.expert.id, "expert", False)
+            ),
+        ]
+        Users = type(self.env["res.users"])
+        with patch.object(Users, "_bus_send", autospec=True) as bus_send:
+            activities = self.env["customer.profile"]._create_followups(values)
+        self.assertEqual(len(activities), 3)
+        # one notification, for the owner with a follow-up due today
+        self.assertEqual(bus_send.call_count, 1)
+        notified, kind, message = bus_send.call_args.args
+        self.assertEqual(notified, self.salesman)
+        self.assertEqual(kind, "mail.activity/updated")
+        self.assertEqual(message, {"activity_created": True})
+        partner_model = self.env["ir.model"]._get("res.partner")
+        for activity, vals in zip(activities, values, strict=True):
+            self.assertEqual(activity.res_model_id, partner_model)
+            self.assertEqual(activity.res_model, "res.partner")
+            self.assertEqual(activity.res_id, self.customer.id)
+            self.assertEqual(activity.res_name, self.customer.display_name)
+            self.assertEqual(activity.date_deadline, vals["date_deadline"])
+            self.assertEqual(activity.user_id.id, vals["user_id"])
+            self.assertEqual(activity.customer_profile_id, profile)
+            self.assertEqual(
+                activity.customer_plan_line_id.id, vals["customer_plan_line_id"]
+            )
+            self.assertEqual(
+                activity.state,
+                "today" if vals["date_deadline"] == self.today else "planned",
+            )
+        self.assertEqual(activities[2].user_tz, self.expert.tz)
+        self.assertEqual(self.customer.activity_ids & activities, activities)
+        self.assertEqual(profile.followup_ids & activities, activities)
+
+        def followers(user):
+            return self.env["mail.followers"].search(
+                [
+                    ("res_model", "=", "res.partner"),
+                    ("res_id", "=", self.customer.id),
+                    ("partner_id", "=", user.partner_id.id),
+                ]
+            )
+
+        self.assertEqual(len(followers(self.salesman)), 1)
+        self.assertEqual(len(followers(self.expert)), 1)
+        # the customer's default subtypes, as message_subscribe gives them
+        default = self.env["mail.message.subtype"].default_subtypes("res.partner")[0]
+        self.assertEqual(followers(self.salesman).subtype_ids, default)
+        self.assertIn(partner, self.customer.message_partner_ids)
+        # a next batch for an owner who already follows: still one follower
+        self.env["customer.profile"]._create_followups(
+            [self.call._activity_values(profile, tomorrow, salesman)]
+        )
+        self.assertEqual(len(followers(self.salesman)), 1)
+        # the systray counter: what is due (today or overdue)
+        after = self.activity_counts(self.salesman)
+        self.assertEqual(after["total_count"], before["total_count"] + 1)
+        self.assertEqual(after["today_count"], before["today_count"] + 1)
+        self.assertEqual(after["planned_count"], before["planned_count"] + 2)
+
+    def activity_counts(self, user):
+        """The counters of ``user``'s activity menu for partners."""
+        groups = self.env["res.users"].with_user(user)._get_activity_groups()
+        partner_group = next((g for g in groups if g["model"] == "res.partner"), {})
+        return {
+            key: partner_group.get(key, 0)
+            for key in ("total_count", "today_count", "planned_count")
+        }
 
     def test_second_run_creates_nothing(self):
         profile = self.strategic(start_days=-10)
