@@ -16,7 +16,7 @@ is approximated).
 
 import datetime
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytz
@@ -103,6 +103,9 @@ ORDER_SOURCES = tuple(
     for source in SOURCES
     if source.key == "profile" or health.ORDER_FACTS.issuperset(source.provides)
 )
+assert [source.key for source in ORDER_SOURCES] == ["profile", "orders"], (
+    "the sales-order hook reads these two in one statement"
+)
 
 
 @dataclass(frozen=True)
@@ -160,25 +163,32 @@ class CustomerProfile(models.Model):
         )
 
     @api.model
-    def _gather(self, scope, sources=SOURCES, stored=None):
+    def _gather(self, scope, sources=SOURCES):
         """The engine's ``refresh.Customer`` of each partner of ``scope``, from
-        ``sources`` (one SQL each); ``stored``: ``{partner_id: Facts}`` of the
-        facts the other sources would give (the sales-order hook)."""
+        ``sources`` (one SQL each)."""
         self.env.flush_all()
+        return self._gather_assemble(
+            scope, [(source, getattr(self, source.method)(scope)) for source in sources]
+        )
+
+    @api.model
+    def _gather_assemble(self, scope, found, stored=None):
+        """``refresh.Customer`` values from what the sources ``found``
+        (``[(source, {partner_id: values})]``); ``stored``: ``{partner_id:
+        Facts}`` of the facts the other sources would give."""
         states, facts = [], []
-        for source in sources:
-            found = getattr(self, source.method)(scope)
-            if found:
-                (states if source.provides[0] in STATE_FIELDS else facts).append(found)
+        for source, rows in found:
+            if rows:
+                (states if source.provides[0] in STATE_FIELDS else facts).append(rows)
         customers = []
         for partner_id, profile_id in scope.profile_of.items():
             state, fact = {}, {}
-            for found in states:
-                if partner_id in found:
-                    state.update(found[partner_id])
-            for found in facts:
-                if partner_id in found:
-                    fact.update(found[partner_id])
+            for rows in states:
+                if partner_id in rows:
+                    state.update(rows[partner_id])
+            for rows in facts:
+                if partner_id in rows:
+                    fact.update(rows[partner_id])
             base = stored and stored.get(partner_id)
             customers.append(
                 refresh.Customer(
@@ -206,28 +216,36 @@ class CustomerProfile(models.Model):
         if company.customer_tiering_basis != "sale":
             return None
         today = company._customer_tiering_today()
-        self.flush_model()
+        self.env.flush_all()
+        # Only that column of the wide partner table.
+        order.partner_id.fetch(["commercial_partner_id"])
+        partner_id = order.partner_id.commercial_partner_id.id
+        scope = self._gather_scope(company, today, {partner_id: None})
+        # The two sources an order changes, in one statement (the hook's
+        # latency): the profile's row, then its orders' aggregate.
+        # The profile's columns: its id, its values but the history, the
+        # history's dates and scores, and the three of ``explain``.
+        width = 1 + len(ORDER_SOURCES[0].provides) - 1 + 2 + 3
         self.env.cr.execute(
             SQL(
-                "SELECT p.partner_id, p.id, p.health_data FROM customer_profile p "
-                "WHERE p.partner_id = (SELECT commercial_partner_id FROM res_partner "
-                "WHERE id = %s) AND p.company_id = %s AND p.evaluated_on = %s",
-                order.partner_id.id,
-                company.id,
-                today,
+                "SELECT * FROM (%s) AS profile LEFT JOIN (%s) AS orders ON TRUE",
+                self._profile_query(scope, explain=True),
+                self._metrics_query([partner_id], company, scope.windows),
             )
         )
         row = self.env.cr.fetchone()
-        facts = row and row[2] and refresh.facts_from_explanation(row[2])
+        if not row:
+            return None
+        explained = {}
+        state = self._profile_rows([row[:width]], explained)
+        profile_id, evaluated_on, data = explained[partner_id]
+        facts = evaluated_on == today and data and refresh.facts_from_explanation(data)
         if not facts:
             return None
-        partner_id, profile_id = row[:2]
-        scope = self._gather_scope(company, today, {partner_id: profile_id})
-        return (
-            company,
-            today,
-            self._gather(scope, ORDER_SOURCES, stored={partner_id: facts}),
-        )
+        orders = self._orders_rows(scope, [row[width:]] if row[width] else [])
+        scope = replace(scope, profile_of={partner_id: profile_id})
+        found = [(ORDER_SOURCES[0], state), (ORDER_SOURCES[1], orders)]
+        return company, today, self._gather_assemble(scope, found, {partner_id: facts})
 
     # ------------------------------------------------------------------
     # Windows: the days the figures cover
@@ -264,7 +282,7 @@ class CustomerProfile(models.Model):
     # Source: the profile (what the customer carried before)
     # ------------------------------------------------------------------
     @api.model
-    def _gather_profile(self, scope):
+    def _gather_profile(self, scope, explained=None):
         """Tier, pending downgrade, override, strategic flag, health state,
         recent snapshots and open health warning of each customer.
 
@@ -272,8 +290,20 @@ class CustomerProfile(models.Model):
         before that day, the health state the last snapshot before it; a
         downgrade pending then is not recorded (none is taken), nor a
         warning then open; the override counts if it was set before that
-        day and had not ended."""
-        company = scope.company
+        day and had not ended.
+
+        ``explained`` (a dict, today only): filled with ``{partner_id:
+        (profile id, evaluated_on, stored explanation)}`` (the sales-order
+        hook reads them in the same statement)."""
+        self.flush_model()
+        self.env["res.partner"].flush_model(["customer_strategic"])
+        self.env.cr.execute(self._profile_query(scope, explained is not None))
+        return self._profile_rows(self.env.cr.fetchall(), explained)
+
+    @api.model
+    def _profile_query(self, scope, explain=False):
+        """The profile source's SELECT (see ``_gather_profile``); ``explain``:
+        with the profile's id, evaluation day and stored explanation."""
         if scope.past:
             state = SQL(
                 """
@@ -305,7 +335,8 @@ class CustomerProfile(models.Model):
             )
             until = SQL("s.date < %s", scope.as_of)
         else:
-            warning_type = self.env.ref(
+            # Cached: the sales-order hook gathers one customer at a time.
+            warning_type_id = self.env["ir.model.data"]._xmlid_to_res_id(
                 "customer_tiering.mail_activity_type_health_risk"
             )
             state = SQL(
@@ -317,40 +348,47 @@ class CustomerProfile(models.Model):
                          WHERE a.res_model = 'res.partner' AND a.res_id = rp.id
                            AND a.active AND a.activity_type_id = %s)
                 """,
-                warning_type.id,
+                warning_type_id,
             )
             joins = SQL("LEFT JOIN customer_tier t ON t.id = p.tier_id")
             until = SQL("s.date <= %s", scope.as_of)
-        self.flush_model()
-        self.env["res.partner"].flush_model(["customer_strategic"])
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT rp.id, %(state)s, h.dates, h.scores
-                  FROM unnest(%(partner_ids)s::int4[]) AS v(partner_id)
-                  JOIN res_partner rp ON rp.id = v.partner_id
-             LEFT JOIN customer_profile p
-                    ON p.partner_id = rp.id AND p.company_id = %(company_id)s
-                  %(joins)s
-             LEFT JOIN LATERAL (
-                    SELECT array_agg(s.date ORDER BY s.date, s.id) AS dates,
-                           array_agg(s.score ORDER BY s.date, s.id) AS scores
-                      FROM customer_health_snapshot s
-                     WHERE s.profile_id = p.id AND s.date > %(since)s
-                       AND %(until)s) h ON TRUE
-                """,
-                state=state,
-                joins=joins,
-                until=until,
-                partner_ids=array_literal(scope.partner_ids),
-                company_id=company.id,
-                since=scope.as_of - timedelta(days=HISTORY_DAYS),
-            )
+        return SQL(
+            """
+                    SELECT rp.id, %(state)s, h.dates, h.scores %(explained)s
+                      FROM unnest(%(partner_ids)s::int4[]) AS v(partner_id)
+                      JOIN res_partner rp ON rp.id = v.partner_id
+                 LEFT JOIN customer_profile p
+                        ON p.partner_id = rp.id AND p.company_id = %(company_id)s
+                      %(joins)s
+                 LEFT JOIN LATERAL (
+                        SELECT array_agg(s.date ORDER BY s.date, s.id) AS dates,
+                               array_agg(s.score ORDER BY s.date, s.id) AS scores
+                          FROM customer_health_snapshot s
+                         WHERE s.profile_id = p.id AND s.date > %(since)s
+                           AND %(until)s) h ON TRUE
+                    """,
+            state=state,
+            explained=SQL(", p.id, p.evaluated_on, p.health_data")
+            if explain
+            else SQL(),
+            joins=joins,
+            until=until,
+            partner_ids=array_literal(scope.partner_ids),
+            company_id=scope.company.id,
+            since=scope.as_of - timedelta(days=HISTORY_DAYS),
         )
+
+    @api.model
+    def _profile_rows(self, fetched_rows, explained=None):
+        """The profile source's values of its SELECT's rows."""
         # The columns of %(state)s: what the source provides, but the history.
         names = [name for name in SOURCES[0].provides if name != "history"]
         result = {}
-        for partner_id, *values, dates, scores in self.env.cr.fetchall():
+        for fetched in fetched_rows:
+            if explained is not None:
+                explained[fetched[0]] = fetched[-3:]
+                fetched = fetched[:-3]
+            partner_id, *values, dates, scores = fetched
             row = dict(zip(names, values, strict=True))
             row["history"] = tuple(zip(dates, scores, strict=True)) if dates else ()
             result[partner_id] = row
@@ -366,6 +404,11 @@ class CustomerProfile(models.Model):
         self.env.cr.execute(
             self._metrics_query(scope.partner_ids, scope.company, scope.windows)
         )
+        return self._orders_rows(scope, self.env.cr.fetchall())
+
+    @api.model
+    def _orders_rows(self, scope, fetched_rows):
+        """The orders source's values of its aggregate's rows."""
         result = {}
         excluded_partners = []
         for (
@@ -377,7 +420,7 @@ class CustomerProfile(models.Model):
             lifetime_revenue,
             last_order_date,
             excluded,
-        ) in self.env.cr.fetchall():
+        ) in fetched_rows:
             if excluded:
                 excluded_partners.append(partner_id)
             result[partner_id] = {
