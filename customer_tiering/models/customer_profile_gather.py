@@ -749,22 +749,21 @@ class CustomerProfile(models.Model):
         self.env["customer.touch"].flush_model(
             ["partner_id", "company_id", "state", "automated", "date", "outcome"]
         )
+        # By profile (a touch is the customer's in the profile's company).
         self.env.cr.execute(
             SQL(
                 """
                 SELECT t.partner_id, COUNT(*),
                        COUNT(*) FILTER (WHERE t.outcome = 'negative')
                   FROM customer_touch t
-                 WHERE t.company_id = %(company_id)s
-                   AND t.partner_id = ANY(%(partner_ids)s::int4[])
+                 WHERE t.profile_id = ANY(%(profile_ids)s::int4[])
                    AND t.state = 'done'
                    AND t.automated IS NOT TRUE
                    AND t.date > %(since)s
                    AND t.date <= %(today)s
               GROUP BY t.partner_id
                 """,
-                company_id=scope.company.id,
-                partner_ids=array_literal(scope.partner_ids),
+                profile_ids=array_literal(scope.profile_ids),
                 since=scope.as_of - timedelta(days=health.FEEDBACK_DAYS),
                 today=scope.as_of,
             )

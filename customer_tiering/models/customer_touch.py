@@ -102,3 +102,10 @@ class CustomerTouch(models.Model):
             self._table,
             ["profile_id", "deadline"],
         )
+        # The refresh's touch feedback: touches done in a window per profile.
+        create_index(
+            self.env.cr,
+            "customer_touch_profile_date_idx",
+            self._table,
+            ["profile_id", "date"],
+        )
