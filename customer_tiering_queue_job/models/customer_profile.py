@@ -293,7 +293,7 @@ class CustomerProfile(models.Model):
                 company,
                 f"{prefix}:customer:{profile_id}",
                 self.env._(
-                    "Customer %(profile)s of %(company)s, alone",
+                    "Customer profile %(profile)s of %(company)s, on its own",
                     profile=profile_id,
                     company=company.name,
                 ),

@@ -23,6 +23,9 @@ class ResConfigSettings(models.TransientModel):
     customer_tiering_jobs_failed = fields.Integer(
         string="Jobs Failed", compute="_compute_customer_tiering_jobs"
     )
+    customer_tiering_jobs_progress = fields.Char(
+        string="Refresh Jobs", compute="_compute_customer_tiering_jobs"
+    )
 
     @api.depends("company_id")
     def _compute_customer_tiering_jobs(self):
@@ -32,7 +35,16 @@ class ResConfigSettings(models.TransientModel):
                 settings.customer_tiering_jobs_done,
                 settings.customer_tiering_jobs_total,
                 settings.customer_tiering_jobs_failed,
-            ) = Profile._customer_tiering_run_progress(settings.company_id)
+            ) = done, total, failed = Profile._customer_tiering_run_progress(
+                settings.company_id
+            )
+            settings.customer_tiering_jobs_progress = self.env._(
+                "Current or last refresh: %(done)s of %(total)s jobs done, "
+                "%(failed)s failed",
+                done=done,
+                total=total,
+                failed=failed,
+            )
 
     def action_customer_tiering_open_jobs(self):
         """The jobs of this company's current (or last) run."""

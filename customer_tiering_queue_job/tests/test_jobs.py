@@ -290,7 +290,11 @@ class TestQueueJobs(TieringCase):
             ),
             (1, len(jobs), 1),
         )
+        self.assertEqual(
+            settings.customer_tiering_jobs_progress,
+            f"Current or last refresh: 1 of {len(jobs)} jobs done, 1 failed",
+        )
         action = settings.action_customer_tiering_open_jobs()
         self.assertEqual(self.env["queue.job"].search(action["domain"]), jobs)
         view = self.env.ref("customer_tiering_queue_job.res_config_settings_view_form")
-        self.assertIn("customer_tiering_jobs_failed", view.arch_db)
+        self.assertIn("customer_tiering_jobs_progress", view.arch_db)
