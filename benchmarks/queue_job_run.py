@@ -16,8 +16,9 @@ Starts Odoo as queue_job documents it (``--workers``, ``--load=base,web,
 queue_job``, a ``[queue_job] channels`` line with ``root.customer_tiering``
 at ``--capacity``) on ``--port``, enqueues the work (``--what refresh``: a
 full refresh, as a configuration change or the nightly cron does it;
-``followups``: the scheduler's run; ``cron``: the same full refresh the
-cron's way, in this process, for comparison), waits until every job is done
+``followups``: the scheduler's run; ``cron`` and ``followups-cron``: the
+same the cron's way, in this process, batches committed, for comparison),
+waits until every job is done
 and prints ``RESULT {json}``: wall seconds from the trigger to the last job
 done, jobs done/failed, and PostgreSQL's share of the time (``active_time``
 against ``idle_in_transaction_time`` of ``pg_stat_database``: time spent
@@ -226,6 +227,17 @@ def odoo_env(args):
     return Registry(args.database)
 
 
+def cron_method(model, name):
+    """customer_tiering's own ``name`` (the cron path), under the glue
+    addon's override (the queue_job path)."""
+    return next(
+        vars(klass)[name]
+        for klass in type(model).__mro__
+        if klass.__module__.startswith("odoo.addons.customer_tiering.models")
+        and name in vars(klass)
+    )
+
+
 def trigger(args, registry):
     """Enqueue (or, for ``cron``, do) the work; returns the key prefix of
     its jobs and the run."""
@@ -240,6 +252,15 @@ def trigger(args, registry):
         company = env.ref("base.main_company")
         Profile = env["customer.profile"]
         # Other companies keep their runs to themselves.
+        if args.what == "followups-cron":
+            cr.commit()
+            base = cron_method(Profile, "_cron_schedule_followups")
+            today = company._customer_tiering_today()
+            domain = Profile._customer_tiering_followups_domain(company, today)
+            while Profile.search_count(domain):
+                base(Profile)
+                env.invalidate_all()
+            return company.id, "none", None
         if args.what == "followups":
             jobs = Profile._customer_tiering_enqueue_followups(company)
             prefix = (
@@ -253,16 +274,7 @@ def trigger(args, registry):
             prefix = f"customer_tiering:refresh:{company.id}:{run}"
             if args.what == "cron":
                 cr.commit()
-                cls = type(Profile)
-                # The queue_job path is the override: call the cron path.
-                base = next(
-                    klass._cron_refresh
-                    for klass in cls.__mro__
-                    if klass.__module__.startswith(
-                        "odoo.addons.customer_tiering.models"
-                    )
-                    and "_cron_refresh" in vars(klass)
-                )
+                base = cron_method(Profile, "_cron_refresh")
                 while company.customer_tiering_run_start:
                     base(Profile)
                     env.invalidate_all()
@@ -312,7 +324,9 @@ def main(argv=None):
     parser.add_argument("-c", "--config", required=True)
     parser.add_argument("-d", "--database", required=True)
     parser.add_argument(
-        "--what", choices=("refresh", "followups", "cron"), default="refresh"
+        "--what",
+        choices=("refresh", "followups", "cron", "followups-cron"),
+        default="refresh",
     )
     parser.add_argument("--capacity", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
@@ -342,15 +356,16 @@ def main(argv=None):
     registry = odoo_env(args)
     result = {"what": args.what, "capacity": args.capacity, "workers": args.workers}
     try:
-        if args.what != "cron":
+        if not args.what.endswith("cron"):
             server.start()
             server.wait_ready(args.port)
         active0, idle0 = pg_times(cnx)
+        ((since,),) = query(cnx, "SELECT now() AT TIME ZONE 'UTC'")
         start = time.perf_counter()
         company_id, prefix, run = trigger(args, registry)
         killed_worker = killed_server = False
         states = {}
-        while args.what != "cron":
+        while not args.what.endswith("cron"):
             states = job_states(cnx, prefix)
             done = states.get("done", 0)
             active = sum(
@@ -385,7 +400,7 @@ def main(argv=None):
             time.sleep(0.2)
         seconds = time.perf_counter() - start
         # The last job's own end, not the poll's.
-        if args.what != "cron":
+        if not args.what.endswith("cron"):
             ((last,),) = query(
                 cnx,
                 "SELECT extract(epoch FROM max(date_done) - min(date_created)) "
@@ -411,6 +426,9 @@ def main(argv=None):
                 [prefix + ":%"],
             )
         ]
+        ((result["activities"],),) = query(
+            cnx, "SELECT count(*) FROM mail_activity WHERE create_date >= %s", [since]
+        )
         if args.count and run:
             result["counts"] = counts(cnx, company_id, run)
     finally:
