@@ -63,9 +63,29 @@ class CustomerProfile(models.Model):
         if not in_progress:
             companies._customer_tiering_start_run("scheduled")
             in_progress = companies
+        stalled = in_progress.filtered(self._customer_tiering_run_stalled)
+        if stalled:
+            # A batch job failed for good (its retries are over): the run
+            # would wait for it forever.  The failed job stays for the
+            # record; tonight's run starts afresh.
+            _logger.warning(
+                "customer_tiering: the run of %s stalled on a failed job; "
+                "a new run starts",
+                ", ".join(stalled.mapped("name")),
+            )
+            stalled._customer_tiering_start_run("scheduled")
         return sum(
             len(self._customer_tiering_enqueue_refresh(company, batch_size))
             for company in in_progress
+        )
+
+    @api.model
+    def _customer_tiering_run_stalled(self, company):
+        """Whether the current run of ``company`` has jobs, none of which
+        will run again (a failed one holds the end of the run back)."""
+        jobs = self._customer_tiering_run_jobs(company)
+        return bool(jobs) and not jobs.filtered(
+            lambda job: job.state in ("pending", "enqueued", "started")
         )
 
     @api.model

@@ -154,6 +154,24 @@ class TestQueueJobs(TieringCase):
         self.assertEqual(set(profiles.mapped("refresh_run")), {run})
         self.assertEqual({p.id: p.evaluated_at for p in profiles[:2]}, evaluated)
 
+    def test_a_run_stalled_on_a_failed_job_starts_afresh(self):
+        self.Profile._request_full_refresh(companies=self.company)
+        run = self.company.customer_tiering_run_id
+        jobs = self.run_jobs()
+        # Tonight's cron: the run is under way, its jobs wait: nothing new.
+        self.Profile._cron_refresh()
+        self.assertEqual(self.company.customer_tiering_run_id, run)
+        # A batch failed for good, the others are done: the end waits forever.
+        batches = jobs.filtered(lambda j: not j.identity_key.endswith(":end"))
+        batches.write({"state": "done"})
+        batches[0].write({"state": "failed"})
+        (jobs - batches).write({"state": "wait_dependencies"})
+        with self.assertLogs("odoo.addons.customer_tiering_queue_job", "WARNING"):
+            self.Profile._cron_refresh()
+        self.assertEqual(self.company.customer_tiering_run_id, run + 1)
+        self.assertTrue(self.run_jobs(), "the new run's jobs")
+        self.assertEqual(batches[0].state, "failed", "kept for the record")
+
     def test_a_superseded_run_does_nothing(self):
         run = self.start_run()
         with trap_jobs() as trap:
