@@ -123,7 +123,7 @@ def server_config(args, directory):
             "limit_time_real": "3600",
             "limit_memory_soft": str(4 << 30),
             "limit_memory_hard": str(5 << 30),
-            "log_level": "warn",
+            "log_level": args.log_level,
             "logfile": os.path.join(directory, "odoo.log"),
         }
     )
@@ -136,14 +136,38 @@ def server_config(args, directory):
     return path
 
 
+LAUNCHER = """\
+# python3 -m odoo, as a script.  Odoo's multi-process server starts its
+# websocket process by running sys.argv[0] again with "gevent": odoo/__main__.py
+# cannot run as a script (a relative import), and where gevent's dependencies
+# are incomplete that process fails anyway; the server respawns it in a loop,
+# eating the CPU the workers are measured on.  The jobs need no websocket
+# process: here it is a stand-in that waits to be stopped.
+import signal
+import sys
+
+if sys.argv[1:2] == ["gevent"]:
+    signal.signal(signal.SIGTERM, lambda *args: sys.exit(0))
+    while True:
+        signal.pause()
+
+from odoo.cli.command import main
+
+main()
+"""
+
+
 class Server:
     def __init__(self, conf):
         self.conf = conf
         self.proc = None
+        self.launcher = os.path.join(os.path.dirname(conf), "odoo_server.py")
+        with open(self.launcher, "w") as file:
+            file.write(LAUNCHER)
 
     def start(self):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "odoo", "-c", self.conf],
+            [sys.executable, self.launcher, "-c", self.conf],
             start_new_session=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -336,6 +360,7 @@ def main(argv=None):
     parser.add_argument("--kill-server-after", type=int)
     parser.add_argument("--count", action="store_true")
     parser.add_argument("--install", action="store_true")
+    parser.add_argument("--log-level", default="warn", help="of the server's log")
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args(argv)
 
@@ -349,9 +374,17 @@ def main(argv=None):
             check=True,
         )
     cnx = connect(args)
+    # Each committed run leaves a dead version of every profile (and of
+    # partners, snapshots): start from clean tables, as bench.py does.
+    cnx.autocommit = True
+    with cnx.cursor() as cr:
+        for table in ("customer_profile", "res_partner", "customer_health_snapshot"):
+            cr.execute(f"VACUUM ANALYZE {table}")  # names from this file
+    cnx.autocommit = False
     if args.count:
         query(cnx, COUNT_SQL)
     directory = tempfile.mkdtemp(prefix="ct_qjob_run_")
+    log("server log:", os.path.join(directory, "odoo.log"))
     server = Server(server_config(args, directory))
     registry = odoo_env(args)
     result = {"what": args.what, "capacity": args.capacity, "workers": args.workers}
