@@ -27,7 +27,14 @@ not mix), on the main company of ``DB``:
   (``customer_tiering_skip``), alternated, each rolled back;
 - the follow-up scheduler, twice in a row, when the
   ``customer_tiering.ir_cron_schedule_followups`` cron exists;
-- with ``--small-db``, the same full refresh on a smaller database.
+- with ``--small-db``, the same full refresh on a smaller database;
+- with ``--queue-job-db COPY`` (a copy of the database with queue_job and
+  customer_tiering_queue_job installed: these runs COMMIT), the full refresh
+  through queue_job's real runner (2 worker processes, channel capacity 1
+  and 2) against the cron path on the same copy, and the scheduler's first
+  run through each (each on a fresh copy of COPY), with PostgreSQL's share
+  of the time (see queue_job_run.py); ``--queue-job-only`` measures only
+  these.
 
 Prints a Markdown table of the measurements, then the targets with PASS/FAIL.
 Exits 1 when a target fails (``--no-fail`` to always exit 0).
@@ -585,6 +592,118 @@ def measure(args, name, database=None):
     return json.loads(lines[-1][len(RESULT) :])
 
 
+QUEUE_JOB_RUN = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "queue_job_run.py"
+)
+
+
+def queue_job_run(args, database, *options):
+    command = [
+        sys.executable,
+        QUEUE_JOB_RUN,
+        *("-c", args.config, "-d", database, "--port", str(args.queue_job_port)),
+        *options,
+    ]
+    print(f"... queue_job_run {' '.join(options)} on {database}", file=sys.stderr)
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT)]
+    if proc.returncode or not lines:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        sys.exit(f"queue_job_run {options} on {database} failed")
+    result = json.loads(lines[-1][len(RESULT) :])
+    result["load"] = os.getloadavg()[0]
+    return result
+
+
+def queue_job_measures(args):
+    """The refresh and the scheduler's first run, cron path against the job
+    runner at capacity 1 and 2 (2 workers), committed on the copy."""
+    db = args.queue_job_db
+    res = {}
+    if not args.queue_job_scheduler_only:
+        res["warm"] = queue_job_run(args, db, "--what", "cron")
+        res["cron"] = queue_job_run(args, db, "--what", "cron")
+        for capacity in (1, 2):
+            res[f"jobs{capacity}"] = queue_job_run(
+                args, db, "--what", "refresh", "--capacity", str(capacity)
+            )
+    for name, options in (
+        ("sched_cron", ("--what", "followups-cron")),
+        ("sched_jobs1", ("--what", "followups", "--capacity", "1")),
+        ("sched_jobs2", ("--what", "followups", "--capacity", "2")),
+    ):
+        if name not in args.queue_job_scheduler:
+            continue
+        copy = f"{db}_first"
+        subprocess.run(["dropdb", "--if-exists", copy], check=True)
+        subprocess.run(["createdb", "-T", db, copy], check=True)
+        # The first run: no customer checked yet, no follow-up open, plans
+        # started a year ago (an upgrade starts them on its day: nothing due).
+        subprocess.run(
+            [
+                *("psql", "-X", "-q", "-d", copy, "-c"),
+                "UPDATE customer_profile SET followups_checked_on = NULL, "
+                "plan_start = plan_start - 365; "
+                "DELETE FROM mail_activity WHERE res_model = 'res.partner'",
+            ],
+            check=True,
+        )
+        try:
+            res[name] = queue_job_run(args, copy, *options)
+        finally:
+            subprocess.run(["dropdb", copy], check=True)
+    return res
+
+
+def queue_job_report(args, res):
+    print(
+        f"\nqueue_job ({args.queue_job_db}; 2 worker processes; committed; "
+        "PostgreSQL share = active_time / (active_time + "
+        "idle_in_transaction_time) of pg_stat_database)\n"
+    )
+    print("| measurement | time | vs cron | PG share | load | notes |")
+    print("|---|---:|---:|---:|---:|---|")
+    cron = res["cron"]["seconds"] if "cron" in res else None
+    rows = [
+        (label, res[key], cron if key != "warm" else None)
+        for key, label in (
+            ("warm", "full refresh, cron path (warm-up)"),
+            ("cron", "**full refresh, cron path**"),
+            ("jobs1", "**full refresh, queue_job capacity 1**"),
+            ("jobs2", "**full refresh, queue_job capacity 2**"),
+        )
+        if key in res
+    ]
+    sched = res.get("sched_cron", {}).get("seconds")
+    rows += [
+        (label, res[key], sched)
+        for key, label in (
+            ("sched_cron", "scheduler first run, cron path"),
+            ("sched_jobs1", "scheduler first run, queue_job capacity 1"),
+            ("sched_jobs2", "scheduler first run, queue_job capacity 2"),
+        )
+        if key in res
+    ]
+    for label, result, base in rows:
+        jobs = result.get("jobs") or {}
+        note = f"{jobs.get('done', 0)} jobs" if jobs else "one process"
+        if result.get("activities"):
+            note += f", {result['activities']} activities"
+        speed = f"{base / result['seconds']:.2f}x" if base else ""
+        print(
+            f"| {label} | {fmt_s(result['seconds'])} | {speed} | "
+            f"{result['pg_share']:.0%} | {result['load']:.1f} | {note} |"
+        )
+    if not cron:
+        return True
+    value = cron / res["jobs2"]["seconds"]
+    print(
+        f"\n- capacity 2 / cron path throughput: {value:.2f}x (>= 1.6x: "
+        f"{ratio(value, 1.6, 'higher')})"
+    )
+    return value >= 1.6
+
+
 def median_run(runs):
     """The run of median time, with the worst peak memory of all runs."""
     chosen = dict(sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2])
@@ -875,6 +994,19 @@ def parse_args(argv=None):
     parser.add_argument(
         "--no-fail", action="store_true", help="exit 0 even when a target fails"
     )
+    parser.add_argument(
+        "--queue-job-db",
+        help="a COPY of the database with queue_job installed: the runs "
+        "through the real job runner, committed there",
+    )
+    parser.add_argument("--queue-job-only", action="store_true")
+    parser.add_argument("--queue-job-port", type=int, default=8091)
+    parser.add_argument("--queue-job-scheduler-only", action="store_true")
+    parser.add_argument(
+        "--queue-job-scheduler",
+        default="sched_cron,sched_jobs1,sched_jobs2",
+        help="which scheduler first runs to measure (each on its own copy)",
+    )
     parser.add_argument("--measure", choices=sorted(MEASURES), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -883,6 +1015,11 @@ def main(argv=None):
     args = parse_args(argv)
     if args.measure:
         return child(args)
+    if args.queue_job_only:
+        ok = queue_job_report(args, queue_job_measures(args))
+        if not ok and not args.no_fail:
+            sys.exit(1)
+        return None
     info = machine(args)
     res = {}
     for database in filter(None, (args.database, args.small_db)):
@@ -903,6 +1040,8 @@ def main(argv=None):
     if args.small_db:
         res["small"] = measure(args, "refresh", args.small_db)
     ok = report(args, info, res)
+    if args.queue_job_db:
+        ok = queue_job_report(args, queue_job_measures(args)) and ok
     if not ok and not args.no_fail:
         sys.exit(1)
     return None

@@ -54,6 +54,16 @@ community = os.path.join(os.path.dirname(root), "addons")
 if os.path.isdir(community):
     paths.append(community)
 paths.append(sys.argv[1])
+# Addons installed as wheels (odoo-addon-queue_job...): in site-packages'
+# odoo/addons when Odoo itself is not there, or in this checkout's
+# .local/wheels (bin/test installs them there with pip --target: beside an
+# editable Odoo, a site-packages odoo/ directory would hide Odoo itself).
+wheels = [os.path.join(entry or ".", "odoo", "addons") for entry in sys.path]
+wheels.append(os.path.join(sys.argv[1], ".local", "wheels", "odoo", "addons"))
+for path in wheels:
+    path = os.path.realpath(path)
+    if os.path.isdir(path) and path not in map(os.path.realpath, paths):
+        paths.append(path)
 print(",".join(paths))
 PY
 )

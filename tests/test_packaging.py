@@ -61,3 +61,26 @@ def test_wheel_name_and_content(wheel):
     assert not missing
     assert any(f.startswith(PREFIX + "engine/") for f in files)
     assert not any("__pycache__" in f for f in files)
+
+
+GLUE = ADDON.parent / "customer_tiering_queue_job"
+
+
+def test_queue_job_glue_manifest():
+    """The glue addon installs by itself with queue_job, and only then."""
+    data = ast.literal_eval((GLUE / "__manifest__.py").read_text())
+    assert data["version"] == "18.0.1.0.0"
+    assert data["license"] == "LGPL-3"
+    assert data["auto_install"] is True
+    assert set(data["depends"]) == {"customer_tiering", "queue_job"}
+    for name in data["data"]:
+        assert (GLUE / name).is_file(), name
+    for name in (
+        "README.rst",
+        "readme/DESCRIPTION.md",
+        "pyproject.toml",
+        "i18n/customer_tiering_queue_job.pot",
+        "i18n/zh_CN.po",
+        "static/description/icon.png",
+    ):
+        assert (GLUE / name).is_file(), name

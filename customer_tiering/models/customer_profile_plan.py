@@ -607,23 +607,10 @@ class CustomerProfile(models.Model):
                 [*domain, ("id", ">", last_id)], limit=batch_size, order="id"
             ):
                 last_id = batch[-1].id
-                # In bulk, else customer by customer: a customer that fails (a
-                # broken plan e-mail template...) is logged, marked as checked
-                # today so that the next call does not start with it again,
-                # and retried tomorrow.
-                failed = isolate(
-                    self.env.cr,
-                    batch.ids,
-                    lambda ids, P=Profile: totals.update(
-                        P.browse(ids)._schedule_followups()
-                    ),
-                    fresh_transaction=auto_commit,
+                batch_totals, __ = Profile._schedule_followups_isolated(
+                    batch.ids, today, fresh_transaction=auto_commit
                 )
-                if failed:
-                    Profile._mark_failed(
-                        failed, "followups", followups_checked_on=today
-                    )
-                    totals["failed"] += len(failed)
+                totals.update(batch_totals)
                 done += len(batch)
                 remaining = max(remaining - len(batch), 0)
                 batches += 1
@@ -647,6 +634,26 @@ class CustomerProfile(models.Model):
             totals["failed"],
         )
         return totals
+
+    @api.model
+    def _schedule_followups_isolated(self, ids, today, fresh_transaction=False):
+        """One batch of the scheduler (profile ``ids`` of the current company):
+        in bulk, else customer by customer (see fault_isolation).  A customer
+        that fails (a broken plan e-mail template...) is logged, marked as
+        checked ``today`` so that the next call does not start with it again,
+        and retried tomorrow.  Returns the batch's counters (``failed`` too)
+        and the failures (``{profile id: error}``)."""
+        totals = Counter()
+        failed = isolate(
+            self.env.cr,
+            ids,
+            lambda batch: totals.update(self.browse(batch)._schedule_followups()),
+            fresh_transaction=fresh_transaction,
+        )
+        if failed:
+            self._mark_failed(failed, "followups", followups_checked_on=today)
+            totals["failed"] += len(failed)
+        return totals, failed
 
     @api.model
     def _demo_schedule_followups(self):

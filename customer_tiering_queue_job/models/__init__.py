@@ -1,0 +1,2 @@
+from . import customer_profile
+from . import res_config_settings
