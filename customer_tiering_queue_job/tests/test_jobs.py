@@ -8,6 +8,7 @@ from odoo import fields
 from odoo.tests import common as odoo_common
 from odoo.tests import tagged
 
+from odoo.addons.customer_tiering.engine import refresh
 from odoo.addons.customer_tiering.tests.common import TieringCase
 from odoo.addons.queue_job.exception import FailedJobError, RetryableJobError
 
@@ -219,16 +220,15 @@ class TestQueueJobs(TieringCase):
     def test_a_bad_customer_fails_alone_with_its_name(self):
         run = self.start_run()
         bad = self.customers[0]
-        cls = type(self.Profile)
-        original = cls._decide_tier
+        original = refresh._evaluate
 
-        def decide(model, company, rules, today, st, data):
-            if st.partner_id == bad.id:
+        def evaluate(settings, ladder, customer, scored, today):
+            if customer.partner_id == bad.id:
                 raise ValueError(f"poisoned figures of {bad.name}")
-            return original(model, company, rules, today, st, data)
+            return original(settings, ladder, customer, scored, today)
 
         profile = self.profile(bad)
-        with trap_jobs() as trap, patch.object(cls, "_decide_tier", decide):
+        with trap_jobs() as trap, patch.object(refresh, "_evaluate", evaluate):
             self.Profile._cron_refresh(batch_size=3)
             batches = [
                 j
