@@ -103,7 +103,7 @@ class TestBacktest(HealthCase):
     def run_cron(self, run):
         run.action_start()
         self.assertEqual(run.state, "running")
-        self.Backtest._cron_run_backtests()
+        self.env["customer.health.backtest"]._cron_run_backtests()
         self.assertEqual(run.state, "done", run.error_message)
 
     def expected(self, run, scorecard=None):
@@ -199,6 +199,13 @@ class TestBacktest(HealthCase):
         self.assertEqual(last[self.silent], self.today - timedelta(days=390))
         self.assertFalse(churned.partner_id & self.steady)
         self.assertIn("<table", run.result_html)
+        # Settings show the latest finished backtest of the live scorecard.
+        settings = self.env["res.config.settings"].create({})
+        self.assertEqual(settings.customer_health_backtest_id, run)
+        self.assertEqual(settings.customer_health_backtest_recall, run.recall)
+        self.assertEqual(
+            settings.customer_health_backtest_lead_time, run.lead_time_days
+        )
         # A killed run resumes at the next day: the days stored are kept.
         first = run.day_ids.sorted("day")[:2]
         (run.day_ids - first).unlink()
@@ -209,9 +216,17 @@ class TestBacktest(HealthCase):
         self.assert_measures(run, result)
 
     def test_recency_only_draft_differs_and_applies(self):
+        # A tiering manager does it all but the cron (the scheduler's user).
+        self.Backtest = self.Backtest.with_user(self.manager)
         live = self.new_run()
         self.run_cron(live)
-        draft = self.new_run(scorecard="draft", compare_with_id=live.id)
+        action = live.action_new_draft()
+        draft = self.Backtest.browse(action["res_id"])
+        self.assertEqual(draft.compare_with_id, live)
+        self.assertEqual(
+            (draft.date_from, draft.date_to, draft.scorecard, draft.state),
+            (live.date_from, live.date_to, "draft", "draft"),
+        )
         self.assertEqual(
             draft.draft_line_ids.mapped("key"),
             self.env["customer.health.dimension"]
