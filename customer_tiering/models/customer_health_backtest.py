@@ -295,11 +295,10 @@ class CustomerHealthBacktest(models.Model):
     # ------------------------------------------------------------------
     def action_start(self):
         """Queue the run: the cron evaluates its days in the background."""
-        today = self.company_id._customer_tiering_today()
         for run in self:
             if run.state == "running":
                 continue
-            if run.date_to >= today:
+            if run.date_to >= run.company_id._customer_tiering_today():
                 raise UserError(
                     self.env._("The last evaluation day must be in the past.")
                 )
