@@ -36,16 +36,24 @@ class TestBacktest(HealthCase):
             )
         )
         cls.env.invalidate_all()
-        cls.orders = {}  # partner id -> [(days ago, amount)]
+        cls.orders = {}  # partner id -> [(days ago, amount)], 30 months
         for partner in cls.steady:
-            cls.orders[partner.id] = [(d, 1000.0) for d in range(540, 0, -30)]
-        # Orders more and more rarely and smaller, then stops 400 days ago.
-        cls.orders[cls.foreseen.id] = [(d, 1000.0) for d in range(540, 430, -30)] + [
-            (420, 600.0),
-            (400, 300.0),
+            cls.orders[partner.id] = [(d, 1000.0) for d in range(900, 0, -30)]
+        # The second keeps ordering, for less than a third from 300 days ago:
+        # churned by a fall of revenue, not by inactivity.
+        cls.orders[cls.steady[1].id] = [
+            (d, 1000.0 if d > 300 else 300.0) for d in range(900, 0, -30)
+        ]
+        # Orders more and more rarely and smaller (and pays late, below),
+        # then stops 330 days ago.
+        cls.orders[cls.foreseen.id] = [(d, 1000.0) for d in range(900, 530, -30)] + [
+            (510, 500.0),
+            (450, 500.0),
+            (400, 500.0),
+            (330, 200.0),
         ]
         # Steady, then nothing after 390 days ago.
-        cls.orders[cls.silent.id] = [(d, 1000.0) for d in range(540, 370, -30)]
+        cls.orders[cls.silent.id] = [(d, 1000.0) for d in range(900, 370, -30)]
         orders = cls.env["sale.order"].create(
             [
                 {
@@ -161,6 +169,9 @@ class TestBacktest(HealthCase):
             histories,
             {(e.day, e.partner_id) for e in evaluations},
             self.today,
+            backtest.ChurnRule(
+                definition=run.churn_definition, revenue_pct=run.revenue_pct
+            ),
         )
         return backtest.run_backtest(evaluations, labels, 90)
 
@@ -195,7 +206,7 @@ class TestBacktest(HealthCase):
         last = {
             line.partner_id: line.churn_day for line in churned
         }  # their last orders
-        self.assertEqual(last[self.foreseen], self.today - timedelta(days=400))
+        self.assertEqual(last[self.foreseen], self.today - timedelta(days=330))
         self.assertEqual(last[self.silent], self.today - timedelta(days=390))
         self.assertFalse(churned.partner_id & self.steady)
         self.assertIn("<table", run.result_html)
@@ -214,6 +225,23 @@ class TestBacktest(HealthCase):
         self.assertEqual(run.state, "done")
         self.assertLessEqual(first, run.day_ids)
         self.assert_measures(run, result)
+
+    def test_revenue_definition(self):
+        run = self.new_run(churn_definition="revenue", revenue_pct=50.0)
+        self.run_cron(run)
+        result = self.expected(run)
+        self.assert_measures(run, result)
+        inactivity = self.expected(self.new_run())
+        self.assertGreater(
+            result.overall["at_risk"].churned, inactivity.overall["at_risk"].churned
+        )
+        self.assertIn(self.steady[1], run.line_ids.filtered("churned").partner_id)
+
+    def test_views_load_for_a_manager(self):
+        views = self.Backtest.with_user(self.manager).get_views(
+            [(False, "list"), (False, "form")]
+        )
+        self.assertIn("progress", views["views"]["form"]["arch"])
 
     def test_recency_only_draft_differs_and_applies(self):
         # A tiering manager does it all but the cron (the scheduler's user).
