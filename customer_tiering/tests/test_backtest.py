@@ -109,8 +109,16 @@ class TestBacktest(HealthCase):
         )
 
     def run_cron(self, run):
+        cron = self.env.ref("customer_tiering.ir_cron_run_backtests")
+        self.assertEqual(cron.model_id.model, "customer.health.backtest")
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
         run.action_start()
         self.assertEqual(run.state, "running")
+        # Queued: the scheduler is woken, the request returns at once.
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers
+        )
+        self.assertFalse(run.day_ids)
         self.env["customer.health.backtest"]._cron_run_backtests()
         self.assertEqual(run.state, "done", run.error_message)
 
