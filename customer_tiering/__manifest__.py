@@ -28,6 +28,7 @@
         "views/customer_tier_history_views.xml",
         "views/customer_health_dimension_views.xml",
         "views/customer_health_snapshot_views.xml",
+        "views/customer_health_backtest_views.xml",
         "views/customer_account_review_views.xml",
         "views/customer_maintenance_plan_views.xml",
         "views/customer_touch_views.xml",

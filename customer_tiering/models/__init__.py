@@ -23,3 +23,4 @@ from . import customer_tier_request
 from . import report_customer_account_review
 from . import mail_activity
 from . import customer_tier_review_report
+from . import customer_health_backtest

@@ -57,6 +57,45 @@ class ResConfigSettings(models.TransientModel):
         groups="customer_tiering.group_customer_tiering_manager",
     )
 
+    customer_health_backtest_id = fields.Many2one(
+        "customer.health.backtest",
+        string="Latest Backtest",
+        compute="_compute_customer_health_backtest",
+        groups="customer_tiering.group_customer_tiering_manager",
+        help="The latest finished backtest of the live scorecard.",
+    )
+    customer_health_backtest_precision = fields.Float(
+        related="customer_health_backtest_id.precision",
+        groups="customer_tiering.group_customer_tiering_manager",
+    )
+    customer_health_backtest_recall = fields.Float(
+        related="customer_health_backtest_id.recall",
+        groups="customer_tiering.group_customer_tiering_manager",
+    )
+    customer_health_backtest_lead_time = fields.Float(
+        related="customer_health_backtest_id.lead_time_days",
+        groups="customer_tiering.group_customer_tiering_manager",
+    )
+
+    @api.depends("company_id")
+    def _compute_customer_health_backtest(self):
+        Backtest = self.env["customer.health.backtest"]
+        for settings in self:
+            settings.customer_health_backtest_id = Backtest.search(
+                [
+                    ("company_id", "=", settings.company_id.id),
+                    ("scorecard", "=", "live"),
+                    ("state", "=", "done"),
+                ],
+                order="write_date desc, id desc",
+                limit=1,
+            )
+
+    def action_customer_health_open_backtests(self):
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "customer_tiering.action_customer_health_backtest"
+        )
+
     @api.depends("company_id")
     def _compute_customer_tiering_failed_count(self):
         Profile = self.env["customer.profile"]

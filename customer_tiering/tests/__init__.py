@@ -15,3 +15,4 @@ from . import test_day
 from . import test_key_accounts
 from . import test_dashboard
 from . import test_key_moments
+from . import test_backtest
