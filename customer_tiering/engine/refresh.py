@@ -162,7 +162,8 @@ def raw_of(data: Mapping) -> dict:
 
 def missing_of(data: Mapping) -> list[str]:
     """The dimensions of the scorecard that had no data, in a stored
-    explanation (in scorecard order)."""
+    explanation (in no particular order once stored: jsonb keeps no key
+    order; the profile orders them by its scorecard)."""
     if "raw" in data:
         return [key for key, value in data["raw"].items() if value is None]
     return list(data.get("missing", ()))

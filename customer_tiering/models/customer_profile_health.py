@@ -154,7 +154,7 @@ class CustomerProfile(models.Model):
                 profile._health_reason(key, raw[key], number, labels, review_date)
                 for key in data.get("reasons", [])
             ]
-            missing = refresh.missing_of(data)
+            missing = profile._health_missing()
             if missing:
                 reasons.append(
                     self.env._(
@@ -247,7 +247,7 @@ class CustomerProfile(models.Model):
             ]
             rows += [
                 (labels[key], self.env._("no data: left out"), "", "", "")
-                for key in refresh.missing_of(data)
+                for key in profile._health_missing()
             ]
             body = Markup().join(
                 Markup("<tr>%s</tr>")
@@ -274,6 +274,20 @@ class CustomerProfile(models.Model):
         )[0]
         result = health.Scorer(scorecard, checked=True).score(raw)
         return [c[:5] for c in result.contributions]
+
+    def _health_missing(self):
+        """The dimensions the profile's last evaluation had no data for, in
+        the order of the company's scorecard (the stored explanation is
+        jsonb, which keeps no key order)."""
+        self.ensure_one()
+        missing = set(refresh.missing_of(self.health_data or {}))
+        if not missing:
+            return []
+        scorecard = self.env["customer.health.dimension"]._scorecard_dimensions(
+            self.company_id.id
+        )[0]
+        ordered = [dim.key for dim in scorecard if dim.key in missing]
+        return ordered + sorted(missing.difference(ordered))
 
     def _health_value(self, key, raw, number):
         """A raw value with its unit: "142 days", "-50 %", "2/5"..."""
