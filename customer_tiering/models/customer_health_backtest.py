@@ -9,9 +9,10 @@ import threading
 import time
 from collections import defaultdict
 
+from dateutil.relativedelta import relativedelta
 from markupsafe import Markup, escape
 
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
@@ -482,6 +483,86 @@ class CustomerHealthBacktest(models.Model):
         return draft._open_form()
 
     # ------------------------------------------------------------------
+    # Demo data
+    # ------------------------------------------------------------------
+    @api.model
+    def _demo_backtest(self, foreseeable_id, silent_id, product_id):
+        """Demo data: the order histories of two customers who stopped
+        ordering nine months ago (``foreseeable_id`` ordered less in its last
+        months and left an invoice unpaid; ``silent_id`` ordered every month
+        until it stopped), then a backtest of the month-ends of the year and a
+        half before the last six months (whose future is known), run at once
+        (no commit: this is the install)."""
+        company = self.env.ref("base.main_company")
+        today = company._customer_tiering_today()
+        stop = today - relativedelta(months=9)
+        before = {
+            # Months before the stop: monthly, then every other one, smaller.
+            foreseeable_id: [(m, 90_000) for m in range(14, 3, -1)]
+            + [(2, 40_000), (0, 30_000)],
+            silent_id: [(m, 60_000) for m in range(14, -1, -1)],
+        }
+        values = [
+            {
+                "partner_id": partner_id,
+                "date_order": datetime.datetime.combine(
+                    stop - relativedelta(months=months), datetime.time(9)
+                ),
+                "state": "sale",
+                "order_line": [
+                    Command.create(
+                        {
+                            "product_id": product_id,
+                            "product_uom_qty": 1,
+                            "price_unit": amount,
+                        }
+                    )
+                ],
+            }
+            for partner_id, history in before.items()
+            for months, amount in history
+        ]
+        # The figures follow below, once for both customers.
+        self.env["sale.order"].with_context(customer_tiering_skip=True).create(values)
+        invoice = (
+            self.env["account.move"]
+            .with_context(customer_tiering_skip=True)
+            .create(
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": foreseeable_id,
+                    "invoice_date": stop - relativedelta(months=2),
+                    "invoice_date_due": stop - relativedelta(months=1),
+                    "invoice_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": product_id,
+                                "quantity": 1,
+                                "price_unit": 40_000,
+                                "tax_ids": [Command.clear()],
+                            }
+                        )
+                    ],
+                }
+            )
+        )
+        invoice.action_post()
+        partners = self.env["res.partner"].browse([foreseeable_id, silent_id])
+        self.env["customer.profile"].with_context(
+            customer_tiering_defer_followups=True
+        )._refresh_partners(partners, companies=company)
+        run = self.create(
+            {
+                "name": self.env._("Health backtest of the last year"),
+                "company_id": company.id,
+                "date_from": today - relativedelta(months=24),
+                "date_to": today - relativedelta(days=185),
+            }
+        )
+        run.action_start()
+        run._run_days(float("inf"), auto_commit=False)
+
+    # ------------------------------------------------------------------
     # The background run
     # ------------------------------------------------------------------
     @api.model
@@ -628,7 +709,7 @@ class CustomerHealthBacktest(models.Model):
         none = {}
         for record in self.day_ids.sorted("day"):
             keys = record.dimension_keys
-            for partner_id, tier_id, band, score, reasons, raw in record.rows:
+            for partner_id, tier_id, band, score, reasons, raw in record.rows or ():
                 evaluations.append(
                     backtest.Evaluation(
                         record.day,

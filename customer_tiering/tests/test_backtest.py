@@ -4,7 +4,7 @@ from datetime import datetime, time, timedelta
 
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
 
 from ..engine import backtest
@@ -327,3 +327,17 @@ class TestBacktest(HealthCase):
         with self.assertRaises(AccessError):
             self.Backtest.with_user(self.salesman).search([])
         run.with_user(self.manager).read(["precision"])
+
+
+@tagged("post_install", "-at_install")
+class TestDemoBacktest(TransactionCase):
+    def test_demo_has_a_finished_backtest_with_its_two_churners(self):
+        run = self.env["customer.health.backtest"].search(
+            [("name", "=", "Health backtest of the last year")]
+        )
+        self.assertTrue(run, "the demo data has a backtest")
+        self.assertEqual(run.state, "done")
+        self.assertGreater(run.evaluated_count, 0)
+        churned = run.line_ids.filtered("churned").partner_id
+        self.assertIn(self.env.ref("customer_tiering.demo_partner_huaxia"), churned)
+        self.assertIn(self.env.ref("customer_tiering.demo_partner_nanhai"), churned)
