@@ -523,7 +523,11 @@ class CustomerHealthBacktest(models.Model):
             for months, amount in history
         ]
         # The figures follow below, once for both customers.
-        self.env["sale.order"].with_context(customer_tiering_skip=True).create(values)
+        orders = (
+            self.env["sale.order"]
+            .with_context(customer_tiering_skip=True)
+            .create(values)
+        )
         invoice = (
             self.env["account.move"]
             .with_context(customer_tiering_skip=True)
@@ -547,6 +551,25 @@ class CustomerHealthBacktest(models.Model):
             )
         )
         invoice.action_post()
+        # Demo records of this addon: uninstalling it removes them (before
+        # the customers they belong to).
+        self.env["ir.model.data"]._update_xmlids(
+            [
+                {
+                    "xml_id": f"customer_tiering.demo_order_churn_{index}",
+                    "record": order,
+                    "noupdate": True,
+                }
+                for index, order in enumerate(orders)
+            ]
+            + [
+                {
+                    "xml_id": "customer_tiering.demo_invoice_huaxia",
+                    "record": invoice,
+                    "noupdate": True,
+                }
+            ]
+        )
         partners = self.env["res.partner"].browse([foreseeable_id, silent_id])
         self.env["customer.profile"].with_context(
             customer_tiering_defer_followups=True
