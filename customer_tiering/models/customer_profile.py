@@ -624,18 +624,8 @@ class CustomerProfile(models.Model):
                 "config" if company.customer_tiering_run_reason == "config" else None
             )
             Profile = self.with_company(company)
-            try:
-                self.env["customer.tier"].with_company(company)._check_usable_ladder(
-                    company
-                )
-                self.env["customer.health.dimension"]._get_scorecard(company)
-            except UserError as error:
-                _logger.error(
-                    "customer_tiering: company %s skipped: %s", company.name, error
-                )
-                company.customer_tiering_run_start = False
+            if not Profile._prepare_run(company):
                 continue
-            Profile._create_missing_profiles(company)
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
             # Counted once; the batches then walk the profiles by id (the
@@ -674,6 +664,22 @@ class CustomerProfile(models.Model):
         # The run is over: the review figures follow (one aggregate).
         self.env["customer.tier.review.report"]._refresh_figures()
         return done
+
+    @api.model
+    def _prepare_run(self, company):
+        """Before a full run of ``company``: False (logged, the run given up)
+        when its customers cannot be evaluated (ladder or scorecard unusable);
+        else the profiles of its new customers are created, and True."""
+        try:
+            self._refresh_settings(company)
+        except UserError as error:
+            _logger.error(
+                "customer_tiering: company %s skipped: %s", company.name, error
+            )
+            company.customer_tiering_run_start = False
+            return False
+        self.with_company(company)._create_missing_profiles(company)
+        return True
 
     @api.model
     def _pending_domain(self, company, run):

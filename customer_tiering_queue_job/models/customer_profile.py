@@ -21,7 +21,6 @@ the data is fixed).
 import logging
 
 from odoo import SUPERUSER_ID, api, models
-from odoo.exceptions import UserError
 
 from odoo.addons.customer_tiering.models.fault_isolation import (
     error_text,
@@ -141,18 +140,8 @@ class CustomerProfile(models.Model):
         ):
             return []
         Profile = self.with_company(company)
-        try:
-            self.env["customer.tier"].with_company(company)._check_usable_ladder(
-                company
-            )
-            self.env["customer.health.dimension"]._get_scorecard(company)
-        except UserError as error:
-            _logger.error(
-                "customer_tiering: company %s skipped: %s", company.name, error
-            )
-            company.customer_tiering_run_start = False
+        if not Profile._prepare_run(company):
             return []
-        Profile._create_missing_profiles(company)
         size = batch_size or int(
             self.env["ir.config_parameter"]
             .sudo()
