@@ -341,3 +341,41 @@ class TestDemoBacktest(TransactionCase):
         churned = run.line_ids.filtered("churned").partner_id
         self.assertIn(self.env.ref("customer_tiering.demo_partner_huaxia"), churned)
         self.assertIn(self.env.ref("customer_tiering.demo_partner_nanhai"), churned)
+
+
+@tagged("post_install", "-at_install")
+class TestBacktestCompanies(TransactionCase):
+    def test_another_companys_manager_reads_none_of_it(self):
+        run = self.env["customer.health.backtest"].search(
+            [("name", "=", "Health backtest of the last year")]
+        )
+        weight = self.env["customer.health.backtest.weight"].create(
+            {"backtest_id": run.id, "key": "recency", "good": 30, "bad": 180}
+        )
+        self.assertTrue(run.day_ids and run.line_ids)
+        other = self.env["res.company"].create({"name": "Backtest Other Co"})
+        manager = self.env["res.users"].create(
+            {
+                "name": "Other company's tiering manager",
+                "login": "bt_other_manager",
+                "company_id": other.id,
+                "company_ids": [Command.set(other.ids)],
+                "groups_id": [
+                    Command.link(
+                        self.env.ref(
+                            "customer_tiering.group_customer_tiering_manager"
+                        ).id
+                    )
+                ],
+            }
+        )
+        for model, records in (
+            ("customer.health.backtest", run),
+            ("customer.health.backtest.day", run.day_ids),
+            ("customer.health.backtest.weight", weight),
+            ("customer.health.backtest.line", run.line_ids),
+        ):
+            found = (
+                self.env[model].with_user(manager).search([("id", "in", records.ids)])
+            )
+            self.assertFalse(found, model)
