@@ -534,26 +534,37 @@ class CustomerProfile(models.Model):
     @api.model
     def _create_missing_profiles(self, company):
         """One INSERT ... SELECT for every commercial partner with sales in
-        ``company`` (according to its revenue basis) that has no profile yet."""
+        ``company`` (according to its revenue basis) that has no profile yet.
+
+        It walks the commercial partners without a profile in ``company`` and
+        probes the addon's partial indexes for a sale of each (see
+        ``sql_indexes``): once every customer has a profile, the few partners
+        left cost an index probe each, where reading every confirmed order
+        took seconds at a million orders every night.  PostgreSQL still reads
+        the orders at once when most partners lack a profile (the first run).
+        """
         self.env.flush_all()
         if company.customer_tiering_basis == "invoice":
-            source = SQL(
+            sales = SQL(
                 """
-                SELECT DISTINCT am.commercial_partner_id AS id
+                SELECT 1
                   FROM account_move am
-                 WHERE am.state = 'posted'
-                   AND am.move_type IN ('out_invoice', 'out_refund')
+                 WHERE am.commercial_partner_id = candidate.id
                    AND am.company_id = %s
+                   AND am.state = 'posted'
+                   AND am.move_type IN ('out_invoice', 'out_refund')
                 """,
                 company.id,
             )
         else:
-            source = SQL(
+            sales = SQL(
                 """
-                SELECT DISTINCT p.commercial_partner_id AS id
-                  FROM sale_order so
-                  JOIN res_partner p ON p.id = so.partner_id
-                 WHERE so.state = 'sale' AND so.company_id = %s
+                SELECT 1
+                  FROM res_partner contact
+                  JOIN sale_order so ON so.partner_id = contact.id
+                 WHERE contact.commercial_partner_id = candidate.id
+                   AND so.company_id = %s
+                   AND so.state = 'sale'
                 """,
                 company.id,
             )
@@ -564,14 +575,21 @@ class CustomerProfile(models.Model):
                 INSERT INTO customer_profile
                        (partner_id, company_id, refresh_run, create_uid,
                         create_date, write_uid, write_date)
-                SELECT src.id, %(company_id)s, 0, %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM (%(source)s) AS src
+                SELECT candidate.id, %(company_id)s, 0, %(uid)s, %(now)s,
+                       %(uid)s, %(now)s
+                  FROM res_partner candidate
+                 WHERE candidate.commercial_partner_id = candidate.id
+                   AND NOT EXISTS (
+                       SELECT 1 FROM customer_profile cp
+                        WHERE cp.partner_id = candidate.id
+                          AND cp.company_id = %(company_id)s)
+                   AND EXISTS (%(sales)s)
                 ON CONFLICT (partner_id, company_id) DO NOTHING
                 """,
                 company_id=company.id,
                 uid=self.env.uid,
                 now=now,
-                source=source,
+                sales=sales,
             )
         )
         return self.env.cr.rowcount
@@ -662,7 +680,7 @@ class CustomerProfile(models.Model):
                     # the scheduler work remains, so it runs again at once.
                     return done
         # The run is over: the review figures follow (one aggregate).
-        self.env["customer.tier.review.report"]._refresh_figures()
+        self.env["customer.tier.review.report"]._request_figures()
         return done
 
     @api.model

@@ -128,8 +128,20 @@ class CustomerTierReviewReport(models.Model):
         )
 
     @api.model
+    def _request_figures(self):
+        """A full tiering run is over: the figures follow in their own cron
+        job (seconds at a million orders), not in the run's last batch."""
+        cron = self.env.ref(
+            "customer_tiering.ir_cron_review_figures", raise_if_not_found=False
+        )
+        if cron:
+            # sudo: the run may end in a salesperson's request (a
+            # configuration change), who cannot read ir.cron.
+            cron.sudo()._trigger()
+
+    @api.model
     def _refresh_figures(self):
-        """Recompute the figures (end of a full tiering run)."""
+        """Recompute the figures (their cron job, after a full tiering run)."""
         self.env.flush_all()
         self.env.cr.execute(
             SQL(

@@ -31,21 +31,32 @@ _FORMATS = {
 }
 
 
-def _element(value):
-    format_ = _FORMATS.get(type(value))
+def _format_of(kind):
+    """How a value of type ``kind`` reads in an array literal."""
+    format_ = _FORMATS.get(kind)
     if format_ is None:
-        if isinstance(value, bool):
+        if issubclass(kind, bool):
             format_ = _FORMATS[bool]
-        elif isinstance(value, int | float | Decimal):
-            format_ = repr if isinstance(value, float) else str
-        elif isinstance(value, datetime.date):
-            format_ = datetime.date.isoformat
+        elif issubclass(kind, float):
+            format_ = repr
+        elif issubclass(kind, int | Decimal):
+            format_ = str
+        elif issubclass(kind, datetime.date):
+            format_ = kind.isoformat
         else:
             format_ = _text
-    return format_(value)
+    return format_
 
 
 def array_literal(values):
     """``values`` (numbers, booleans, dates, strings or None) as the text of
-    a PostgreSQL array, to pass as one parameter and cast in the query."""
-    return "{" + ",".join(map(_element, values)) + "}"
+    a PostgreSQL array, to pass as one parameter and cast in the query.
+
+    The format is looked up once per type of the batch (a column of a
+    thousand values has one or two types), not once per value."""
+    values = values if isinstance(values, list | tuple) else list(values)
+    formats = {kind: _format_of(kind) for kind in set(map(type, values))}
+    if len(formats) == 1:
+        [format_] = formats.values()
+        return "{" + ",".join(map(format_, values)) + "}"
+    return "{" + ",".join([formats[type(value)](value) for value in values]) + "}"

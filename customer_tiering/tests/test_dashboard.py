@@ -298,8 +298,16 @@ class TestKeyAccountsDashboard(TieringCase):
         self.make_order(fresh, 700, days_ago=5)
         Report = self.env["customer.tier.review.report"]
         self.assertFalse(Report.search([("partner_id", "=", fresh.id)]))
-        # Computed by the nightly run (the view is materialized).
+        # Computed after the nightly run (the view is materialized), in a
+        # cron job of their own that the run's end triggers.
+        cron = self.env.ref("customer_tiering.ir_cron_review_figures")
         self.env["customer.profile"]._cron_refresh()
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]),
+            "the end of the run triggers the figures' cron job",
+        )
+        self.assertFalse(Report.search([("partner_id", "=", fresh.id)]))
+        cron.method_direct_trigger()
         rows = {
             row.partner_id: row
             for row in Report.search(

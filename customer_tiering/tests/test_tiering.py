@@ -292,6 +292,74 @@ class TestFullRefresh(TieringCase):
             tiers, [self.tier_b, self.tier_a, self.tier_a, self.tier_a, self.tier_a]
         )
 
+    def test_run_creates_the_profiles_of_customers_with_sales_only(self):
+        """At the start of a run, a profile for each commercial partner with a
+        confirmed order in the company (placed by it or by a contact of it),
+        whether or not it has one in another company; none for a draft
+        order, a contact or a partner without sales; existing ones kept."""
+        Partner = self.env["res.partner"]
+        by_contact, drafted, elsewhere, idle = Partner.create(
+            [
+                {"name": f"Profiles {name}", "is_company": True}
+                for name in ("by contact", "draft", "elsewhere", "idle")
+            ]
+        )
+        buyer = Partner.create({"name": "Profiles buyer", "parent_id": by_contact.id})
+        self.make_order(buyer, 1000, confirm=False).with_context(
+            customer_tiering_skip=True
+        ).action_confirm()
+        self.make_order(drafted, 1000, confirm=False)
+        self.make_order(elsewhere, 1000, confirm=False).with_context(
+            customer_tiering_skip=True
+        ).action_confirm()
+        other = self.env["res.company"].create({"name": "Profiles Other Co"})
+        Profile = self.env["customer.profile"]
+        Profile.create({"partner_id": elsewhere.id, "company_id": other.id})
+        kept = Profile.create(
+            {"partner_id": self.customers[0].id, "company_id": self.company.id}
+        )
+
+        created = Profile._create_missing_profiles(self.company)
+
+        with_profile = Profile.search([("company_id", "=", self.company.id)]).partner_id
+        self.assertEqual(created, 1 + len(self.customers))  # by_contact too
+        self.assertLessEqual(by_contact | elsewhere | self.customers, with_profile)
+        self.assertFalse((drafted | idle | buyer) & with_profile)
+        self.assertEqual(self.profile(self.customers[0]), kept)
+        self.assertEqual(Profile._create_missing_profiles(self.company), 0)
+
+    def test_run_creates_profiles_from_invoices_on_the_invoice_basis(self):
+        self.company.customer_tiering_basis = "invoice"
+        Partner = self.env["res.partner"]
+        invoiced, drafted = Partner.create(
+            [{"name": f"Invoiced {n}", "is_company": True} for n in ("posted", "draft")]
+        )
+        journal = self.env["account.journal"].search(
+            [("type", "=", "sale"), ("company_id", "=", self.company.id)], limit=1
+        )
+        moves = self.env["account.move"].create(
+            [
+                {
+                    "move_type": "out_invoice",
+                    "partner_id": partner.id,
+                    "journal_id": journal.id,
+                    "invoice_line_ids": [
+                        Command.create(
+                            {"product_id": self.product.id, "price_unit": 100}
+                        )
+                    ],
+                }
+                for partner in (invoiced, drafted)
+            ]
+        )
+        moves[0].with_context(customer_tiering_skip=True).action_post()
+        Profile = self.env["customer.profile"]
+        Profile.search([("partner_id", "=", invoiced.id)]).unlink()
+        Profile._create_missing_profiles(self.company)
+        self.assertTrue(self.profile(invoiced))
+        self.assertFalse(self.profile(drafted))
+        self.assertFalse(self.profile(self.customers[0]), "orders do not count")
+
     def test_batches_resume_without_redoing(self):
         Profile = self.env["customer.profile"]
         Profile._request_full_refresh(reason="manual")

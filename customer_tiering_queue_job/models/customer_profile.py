@@ -368,7 +368,7 @@ class CustomerProfile(models.Model):
                 company, "refresh", batch.ids, failed, {"run": run, "cause": cause}
             )
         company.customer_tiering_run_start = False
-        self.env["customer.tier.review.report"]._refresh_figures()
+        self.env["customer.tier.review.report"]._request_figures()
         return "Run over."
 
     # ------------------------------------------------------------------
