@@ -369,10 +369,11 @@ class TestBacktest(HealthCase):
     def assert_form_notified(self, run):
         """A bus notification to the run's creator says the run changed."""
         self.env.cr.precommit.run()  # the bus records are made on commit
+        channel = ["res.partner", run.create_uid.partner_id.id]
         messages = [
             json.loads(bus.message)
             for bus in self.env["bus.bus"].search([])
-            if json.loads(bus.channel)[1:] == ["res.partner", run.create_uid.partner_id.id]
+            if json.loads(bus.channel)[1:] == channel
         ]
         self.assertIn(
             {
