@@ -23,7 +23,7 @@ class TestTours(HttpCase):
         # parallel requests would each parse the manifests, which Python
         # 3.11.7 fails now and then in threads ("AST constructor recursion
         # depth mismatch", a 500 on an asset bundle).
-        odoo.http.root.statics  # noqa: B018
+        odoo.http.root.statics  # noqa: B018  # pylint: disable=pointless-statement
 
     def test_manager_overrides_a_tier(self):
         partner = self.env.ref("customer_tiering.demo_partner_qinghe")
