@@ -1126,6 +1126,7 @@ BACKTEST_LISTS = {
             "lead_time_days",
             "churner_count",
             "never_flagged_share",
+            "caught_count",
         ],
         "domain": [["state", "=", "done"], ["scorecard", "=", "live"]],
         "context": {},
@@ -1135,7 +1136,7 @@ BACKTEST_LISTS = {
     },
 }
 BACKTEST_ROWS = 10
-BACKTEST_COLS = [260, 120, 120, 110, 110, 120, 100, 150]
+BACKTEST_COLS = [260, 110, 110, 110, 110, 150, 100, 130]
 
 
 def backtest_card(fid, x, title, key, background):
@@ -1159,33 +1160,53 @@ def backtest_card(fid, x, title, key, background):
     }
 
 
+def backtest_value(index, field, name_ref=None):
+    """A backtest's figure from the list: the spreadsheet shows a zero of a
+    list as an empty cell, so 0 is added back when the row exists; a lead
+    time only when a churner was caught ("-" otherwise, as the form hides
+    it)."""
+    if field == "lead_time_days":
+        value = (
+            f'IF(ODOO.LIST(1,{index},"caught_count")="","-",'
+            f'ODOO.LIST(1,{index},"lead_time_days"))'
+        )
+    elif field in ("precision", "recall", "never_flagged_share", "churner_count"):
+        value = f'ODOO.LIST(1,{index},"{field}")+0'
+    else:
+        return f'=ODOO.LIST(1,{index},"{field}")'
+    exists = name_ref or f'ODOO.LIST(1,{index},"name")'
+    return f'=IF({exists}="","",{value})'
+
+
 def backtest_snapshot():
     dash = Sheet("health_backtest_dashboard", "Dashboard")
-    # Row 1 to 5 under the cards; the latest backtest's figures in row 7.
-    for ref, (label, field, fmt) in zip(
-        "ABC",
+    data = Sheet("health_backtest_data", "Data")
+    # ---- Data sheet: the cards' values (the latest backtest).
+    data.set("A1", t("Latest backtest"), style=2)
+    data.set("B1", t("Value"), style=2)
+    for i, (label, field, fmt) in enumerate(
         [
             ("Precision (at risk)", "precision", 1),
             ("Recall (at risk)", "recall", 1),
             ("Lead time (days)", "lead_time_days", 3),
         ],
-        strict=True,
+        start=2,
     ):
-        dash.set(f"{ref}7", t(label), style=2)
-        dash.set(f"{ref}8", f'=ODOO.LIST(1,1,"{field}")', fmt=fmt)
+        data.set(f"A{i}", t(label))
+        data.set(f"B{i}", backtest_value(1, field), fmt=fmt)
     for i, (title, ref, background) in enumerate(
         [
-            ("Precision (At Risk)", "A8", "#EFF6FF"),
-            ("Recall (At Risk)", "B8", "#F0FDF4"),
-            ("Lead Time (Days)", "C8", "#FFF7ED"),
+            ("Precision (At Risk)", "B2", "#EFF6FF"),
+            ("Recall (At Risk)", "B3", "#F0FDF4"),
+            ("Lead Time (Days)", "B4", "#FFF7ED"),
         ]
     ):
         dash.figures.append(
             backtest_card(
-                f"backtest-kpi-{i + 1}", i * 210, title, f"Dashboard!{ref}", background
+                f"backtest-kpi-{i + 1}", i * 210, title, f"Data!{ref}", background
             )
         )
-    row = 10
+    row = 7
     dash.set(
         f"A{row}",
         link(
@@ -1215,10 +1236,14 @@ def backtest_snapshot():
         dash.set(f"{letter}{row}", t(text), style=style, border=1)
     for i in range(1, BACKTEST_ROWS + 1):
         for letter, (field, __, __, fmt) in zip("ABCDEFGH", head, strict=True):
-            dash.set(f"{letter}{row + i}", f'=ODOO.LIST(1,{i},"{field}")', fmt=fmt)
+            dash.set(
+                f"{letter}{row + i}",
+                backtest_value(i, field, name_ref=f"A{row + i}"),
+                fmt=fmt,
+            )
     return {
         "version": 21,
-        "sheets": [dash.dump(BACKTEST_COLS, rows)],
+        "sheets": [dash.dump(BACKTEST_COLS, rows), data.dump([230, 130])],
         "styles": STYLES,
         "formats": FORMATS,
         "borders": BORDERS,
