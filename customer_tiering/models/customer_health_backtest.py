@@ -334,6 +334,9 @@ class CustomerHealthBacktest(models.Model):
                     self.env._("No evaluation day between these dates (month-ends).")
                 )
             run._settings()  # a UserError now rather than a failed run
+            # Who starts it follows it: the form they watch is told of the
+            # progress (_notify_forms).
+            run.message_subscribe(partner_ids=self.env.user.partner_id.ids)
             run.day_ids.unlink()
             run.line_ids.unlink()
             run.write(

@@ -366,10 +366,11 @@ class TestBacktest(HealthCase):
             run.action_suggest_weights()
         self.assertFalse(run.suggest_state)
 
-    def assert_form_notified(self, run):
-        """A bus notification to the run's creator says the run changed."""
+    def assert_form_notified(self, run, user=None):
+        """A bus notification to ``user`` (the run's creator) says the run
+        changed."""
         self.env.cr.precommit.run()  # the bus records are made on commit
-        channel = ["res.partner", run.create_uid.partner_id.id]
+        channel = ["res.partner", (user or run.create_uid).partner_id.id]
         messages = [
             json.loads(bus.message)
             for bus in self.env["bus.bus"].search([])
@@ -390,6 +391,13 @@ class TestBacktest(HealthCase):
         self.Backtest._cron_run_backtests()
         self.assertEqual(run.state, "done")
         self.assert_form_notified(run)
+        # Another manager runs it again: the one who starts it is told too.
+        self.assertNotEqual(run.create_uid, self.manager)
+        run.with_user(self.manager).action_start()
+        self.assertIn(self.manager.partner_id, run.message_partner_ids)
+        self.env["bus.bus"].search([]).unlink()
+        self.Backtest._cron_run_backtests()
+        self.assert_form_notified(run, self.manager)
 
     def test_failure_is_stored_not_raised(self):
         run = self.new_run()
