@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Write customer_tiering/data/files/key_accounts_dashboard.json.
+"""Write customer_tiering/data/files/key_accounts_dashboard.json (and the
+managers' health_backtest_dashboard.json, see ``backtest_snapshot``).
 
 The "Key Accounts" spreadsheet dashboard, in the format Odoo 18's
 spreadsheet_dashboard_sale ships (o-spreadsheet data version 21): live
@@ -1104,6 +1105,165 @@ def sample_snapshot(conf, db):
     return data
 
 
+# --------------------------------------------------------------------------
+# The managers' "Health Backtests" dashboard
+# --------------------------------------------------------------------------
+# Backtests are for tiering managers only (salespeople have no read right on
+# customer.health.backtest): their figures live on a dashboard of their own,
+# open to that group, rather than on Key Accounts, which every salesperson
+# opens.
+BACKTEST_LISTS = {
+    "1": {
+        "id": "1",
+        "name": "Finished Backtests of the Live Scorecard",
+        "model": "customer.health.backtest",
+        "columns": [
+            "name",
+            "date_from",
+            "date_to",
+            "precision",
+            "recall",
+            "lead_time_days",
+            "churner_count",
+            "never_flagged_share",
+            "caught_count",
+        ],
+        "domain": [["state", "=", "done"], ["scorecard", "=", "live"]],
+        "context": {},
+        # The latest first, as Settings shows it.
+        "orderBy": [{"name": "write_date", "asc": False}, {"name": "id", "asc": False}],
+        "fieldMatching": {},
+    },
+}
+BACKTEST_ROWS = 10
+BACKTEST_COLS = [260, 110, 110, 110, 110, 150, 100, 130]
+
+
+def backtest_card(fid, x, title, key, background):
+    return {
+        "id": fid,
+        "x": x,
+        "y": 11,
+        "width": 200,
+        "height": 101,
+        "tag": "chart",
+        "data": {
+            "title": {"text": title, "bold": True, "color": "#434343"},
+            "type": "scorecard",
+            "background": background,
+            "keyValue": key,
+            "baselineMode": "difference",
+            "baselineColorDown": "#DC6965",
+            "baselineColorUp": "#00A04A",
+            "humanize": False,
+        },
+    }
+
+
+def backtest_value(index, field, name_ref=None):
+    """A backtest's figure from the list: the spreadsheet shows a zero of a
+    list as an empty cell, so 0 is added back when the row exists; a lead
+    time only when a churner was caught ("-" otherwise, as the form hides
+    it)."""
+    if field == "lead_time_days":
+        value = (
+            f'IF(ODOO.LIST(1,{index},"caught_count")="","-",'
+            f'ODOO.LIST(1,{index},"lead_time_days"))'
+        )
+    elif field in ("precision", "recall", "never_flagged_share", "churner_count"):
+        value = f'ODOO.LIST(1,{index},"{field}")+0'
+    else:
+        return f'=ODOO.LIST(1,{index},"{field}")'
+    exists = name_ref or f'ODOO.LIST(1,{index},"name")'
+    return f'=IF({exists}="","",{value})'
+
+
+def backtest_snapshot():
+    dash = Sheet("health_backtest_dashboard", "Dashboard")
+    data = Sheet("health_backtest_data", "Data")
+    # ---- Data sheet: the cards' values (the latest backtest).
+    data.set("A1", t("Latest backtest"), style=2)
+    data.set("B1", t("Value"), style=2)
+    for i, (label, field, fmt) in enumerate(
+        [
+            ("Precision (at risk)", "precision", 1),
+            ("Recall (at risk)", "recall", 1),
+            ("Lead time (days)", "lead_time_days", 3),
+        ],
+        start=2,
+    ):
+        data.set(f"A{i}", t(label))
+        data.set(f"B{i}", backtest_value(1, field), fmt=fmt)
+    for i, (title, ref, background) in enumerate(
+        [
+            ("Precision (At Risk)", "B2", "#EFF6FF"),
+            ("Recall (At Risk)", "B3", "#F0FDF4"),
+            ("Lead Time (Days)", "B4", "#FFF7ED"),
+        ]
+    ):
+        dash.figures.append(
+            backtest_card(
+                f"backtest-kpi-{i + 1}", i * 210, title, f"Data!{ref}", background
+            )
+        )
+    row = 7
+    dash.set(
+        f"A{row}",
+        link(
+            "Backtests of the live scorecard",
+            "list",
+            "customer.health.backtest",
+            domain=BACKTEST_LISTS["1"]["domain"],
+            name="Health Backtests",
+        ),
+        style=1,
+    )
+    for letter in "ABCDEFGH":
+        dash.borders[f"{letter}{row}"] = 1
+    rows = {row - 1: 40}
+    row += 1
+    head = [
+        ("name", "Backtest", 2, None),
+        ("date_from", "First day", 2, None),
+        ("date_to", "Last day", 2, None),
+        ("precision", "Precision", 3, 1),
+        ("recall", "Recall", 3, 1),
+        ("lead_time_days", "Lead time (days)", 3, 3),
+        ("churner_count", "Churners", 3, 2),
+        ("never_flagged_share", "Never flagged", 3, 1),
+    ]
+    for letter, (__, text, style, __) in zip("ABCDEFGH", head, strict=True):
+        dash.set(f"{letter}{row}", t(text), style=style, border=1)
+    for i in range(1, BACKTEST_ROWS + 1):
+        for letter, (field, __, __, fmt) in zip("ABCDEFGH", head, strict=True):
+            dash.set(
+                f"{letter}{row + i}",
+                backtest_value(i, field, name_ref=f"A{row + i}"),
+                fmt=fmt,
+            )
+    return {
+        "version": 21,
+        "sheets": [dash.dump(BACKTEST_COLS, rows), data.dump([230, 130])],
+        "styles": STYLES,
+        "formats": FORMATS,
+        "borders": BORDERS,
+        "revisionId": "START_REVISION",
+        "uniqueFigureIds": True,
+        "settings": {},
+        "pivots": {},
+        "pivotNextId": 1,
+        "customTableStyles": {},
+        "odooVersion": 12,
+        "globalFilters": [],
+        "lists": BACKTEST_LISTS,
+        "listNextId": len(BACKTEST_LISTS) + 1,
+        "chartOdooMenusReferences": {
+            f"backtest-kpi-{i}": "customer_tiering.menu_customer_health_backtest"
+            for i in (1, 2, 3)
+        },
+    }
+
+
 # Where the sample's static charts read their data (set by build()).
 SAMPLE_RANGES = {}
 
@@ -1113,6 +1273,8 @@ def main():
     text = json.dumps(snapshot(), indent=1, ensure_ascii=False)
     assert not re.search(r"\bNaN\b", text)
     (OUT / "key_accounts_dashboard.json").write_text(text + "\n")
+    text = json.dumps(backtest_snapshot(), indent=1, ensure_ascii=False)
+    (OUT / "health_backtest_dashboard.json").write_text(text + "\n")
     if len(sys.argv) == 4 and sys.argv[1] == "--sample":
         sample = sample_snapshot(sys.argv[2], sys.argv[3])
         text = json.dumps(sample, indent=1, ensure_ascii=False)

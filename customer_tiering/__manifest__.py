@@ -49,6 +49,7 @@
         "web.assets_backend": [
             "customer_tiering/static/src/components/**/*",
             "customer_tiering/static/src/activity/**/*",
+            "customer_tiering/static/src/backtest/**/*",
         ],
         "web.assets_tests": [
             "customer_tiering/static/tests/tours/**/*",

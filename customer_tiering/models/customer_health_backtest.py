@@ -110,6 +110,31 @@ class CustomerHealthBacktest(models.Model):
         "below this share of the window before.",
     )
     error_message = fields.Text(readonly=True)
+    suggest_state = fields.Selection(
+        [
+            ("queued", "Suggesting Weights…"),
+            ("done", "Weights Suggested"),
+            ("failed", "Suggestion Failed"),
+        ],
+        string="Weight Suggestion",
+        readonly=True,
+        copy=False,
+    )
+    suggest_error = fields.Text(string="Suggestion Error", readonly=True, copy=False)
+    suggest_user_id = fields.Many2one(
+        "res.users",
+        string="Suggestion Asked By",
+        readonly=True,
+        copy=False,
+        help="Whose language the suggested draft is written in.",
+    )
+    suggested_id = fields.Many2one(
+        "customer.health.backtest",
+        string="Suggested Draft",
+        readonly=True,
+        copy=False,
+        check_company=True,
+    )
     days_done = fields.Integer(readonly=True)
     days_total = fields.Integer(readonly=True)
     progress = fields.Float(compute="_compute_progress")
@@ -309,6 +334,9 @@ class CustomerHealthBacktest(models.Model):
                     self.env._("No evaluation day between these dates (month-ends).")
                 )
             run._settings()  # a UserError now rather than a failed run
+            # Who starts it follows it: the form they watch is told of the
+            # progress (_notify_forms).
+            run.message_subscribe(partner_ids=self.env.user.partner_id.ids)
             run.day_ids.unlink()
             run.line_ids.unlink()
             run.write(
@@ -318,11 +346,31 @@ class CustomerHealthBacktest(models.Model):
                     "days_done": 0,
                     "days_total": len(days),
                     "result_data": False,
+                    # A suggestion searches the evaluations about to change.
+                    "suggest_state": False,
+                    "suggest_error": False,
                 }
             )
-        # sudo: managers start runs; the scheduler's trigger is technical.
-        self.env.ref(CRON).sudo()._trigger()
+        self._trigger_cron()
         return True
+
+    def _trigger_cron(self):
+        # sudo: managers queue work; the scheduler's trigger is technical.
+        self.env.ref(CRON).sudo()._trigger()
+
+    def _notify_forms(self):
+        """Tell the open forms of these runs to reload (bus notification to
+        their creator's and followers' partners; ``backtest_live`` widget)."""
+        for run in self:
+            partners = (
+                run.message_partner_ids
+                | run.create_uid.partner_id
+                | run.suggest_user_id.partner_id
+            )
+            partners._bus_send(
+                "customer_tiering.backtest_changed",
+                {"id": run.id, "state": run.state},
+            )
 
     def action_reset(self):
         self.filtered(lambda r: r.state != "running").write({"state": "draft"})
@@ -415,9 +463,24 @@ class CustomerHealthBacktest(models.Model):
         return True
 
     def action_suggest_weights(self):
-        """Search weights (engine ``suggest_weights``) over this run's stored
-        evaluations: the best precision of "at risk" at a recall no lower than
-        the live scorecard's; a new draft backtest with them, not run yet."""
+        """Queue a search of weights over this run's stored evaluations (the
+        cron runs it: ``_suggest``); the result is a new draft backtest."""
+        self.ensure_one()
+        self._suggestion_base()  # a UserError now rather than a failed search
+        self.write(
+            {
+                "suggest_state": "queued",
+                "suggest_error": False,
+                "suggested_id": False,
+                "suggest_user_id": self.env.user.id,
+            }
+        )
+        self._trigger_cron()
+        return True
+
+    def _suggestion_base(self):
+        """The finished backtest of the live scorecard whose recall a
+        suggestion keeps (this run or the one it is compared with)."""
         self.ensure_one()
         if self.state != "done":
             raise UserError(self.env._("Suggestions need a finished backtest."))
@@ -429,6 +492,14 @@ class CustomerHealthBacktest(models.Model):
                     "scorecard first: its recall is the one to keep."
                 )
             )
+        return live
+
+    def _suggest(self):
+        """Search weights (engine ``suggest_weights``): the best precision of
+        "at risk" at a recall no lower than the live scorecard's; a new
+        draft backtest with them, not run yet."""
+        self.ensure_one()
+        live = self._suggestion_base()
         evaluations = self._stored_evaluations()
         labels = self._labels(evaluations)
         dimensions = self._scorecard_dimensions()
@@ -478,9 +549,14 @@ class CustomerHealthBacktest(models.Model):
                 recall=_pct(result.recall),
                 start_precision=_pct(suggestion.start_result.precision),
                 start_recall=_pct(suggestion.start_result.recall),
-            )
+            ),
+            author_id=self.suggest_user_id.partner_id.id or None,
         )
-        return draft._open_form()
+        return draft
+
+    def action_open_suggested(self):
+        self.ensure_one()
+        return self.suggested_id._open_form()
 
     # ------------------------------------------------------------------
     # Demo data
@@ -592,7 +668,9 @@ class CustomerHealthBacktest(models.Model):
     def _cron_run_backtests(self, time_budget=None):
         """Evaluate the pending days of the running backtests, one day at a
         time, each committed (not in tests); finish the runs whose days are
-        all done.  An error fails its run (logged), not the cron."""
+        all done; then search the queued weight suggestions, one at a time
+        (each in one transaction: a killed search starts again).  An error
+        fails its run or its suggestion (logged), not the cron."""
         params = self.env["ir.config_parameter"].sudo()
         time_budget = time_budget or int(
             params.get_param("customer_tiering.backtest_time_budget", 240)
@@ -604,9 +682,7 @@ class CustomerHealthBacktest(models.Model):
             try:
                 # In tests a savepoint undoes a failed run's partial work; in
                 # a cron the rollback does (the days before are committed).
-                with (
-                    contextlib.nullcontext() if auto_commit else self.env.cr.savepoint()
-                ):
+                with self._unit_of_work(auto_commit):
                     finished = run._run_days(deadline, auto_commit)
             except Exception as error:  # pylint: disable=broad-except
                 if auto_commit:
@@ -614,19 +690,51 @@ class CustomerHealthBacktest(models.Model):
                 self.env.invalidate_all()
                 _logger.exception("customer_tiering: backtest %s failed", run.id)
                 run.write({"state": "failed", "error_message": str(error)})
+                run._notify_forms()
                 finished = True
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
             if not finished:
                 break
+        suggested = 0
+        for run in self.search([("suggest_state", "=", "queued")], order="id"):
+            if time.monotonic() > deadline:
+                break
+            run._run_suggestion(auto_commit)
+            suggested += 1
         pending = self.search([("state", "=", "running")])
-        done = sum(runs.mapped("days_done"))
+        queued = self.search_count([("suggest_state", "=", "queued")])
+        done = sum(runs.mapped("days_done")) + suggested
         self.env["ir.cron"]._notify_progress(
             done=done,
             remaining=sum(pending.mapped("days_total"))
-            - sum(pending.mapped("days_done")),
+            - sum(pending.mapped("days_done"))
+            + queued,
         )
         return done
+
+    def _unit_of_work(self, auto_commit):
+        return contextlib.nullcontext() if auto_commit else self.env.cr.savepoint()
+
+    def _run_suggestion(self, auto_commit):
+        """Make the queued suggestion's draft (``_suggest``), or store why
+        not; committed (not in tests)."""
+        self.ensure_one()
+        # The draft's name and note in the language of who asked.
+        run = self.with_context(lang=self.suggest_user_id.lang or self.env.lang)
+        try:
+            with self._unit_of_work(auto_commit):
+                draft = run._suggest()
+                run.write({"suggest_state": "done", "suggested_id": draft.id})
+        except Exception as error:  # pylint: disable=broad-except
+            if auto_commit:
+                self.env.cr.rollback()
+            self.env.invalidate_all()
+            _logger.exception("customer_tiering: suggestion of %s failed", self.id)
+            run.write({"suggest_state": "failed", "suggest_error": str(error)})
+        run._notify_forms()
+        if auto_commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _run_days(self, deadline, auto_commit):
         """Evaluate this run's pending days; True when the run is finished."""
@@ -678,12 +786,14 @@ class CustomerHealthBacktest(models.Model):
             )
             self.days_done = len(stored) + 1
             stored.add(day)
+            self._notify_forms()
             self.env["ir.cron"]._notify_progress(
                 done=self.days_done, remaining=len(days) - self.days_done
             )
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         self._finish(histories)
+        self._notify_forms()
         return True
 
     def _histories(self):

@@ -1,9 +1,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import dataclasses
+import json
 from datetime import datetime, time, timedelta
+from unittest.mock import patch
 
 from odoo import Command
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
 
@@ -294,15 +296,108 @@ class TestBacktest(HealthCase):
         self.assertIn("Draft applied", draft.message_ids[0].body)
         self.assertTrue(self.company.customer_tiering_run_start)
 
-    def test_suggest_weights_makes_a_draft(self):
+    def test_suggest_weights_in_the_background(self):
         live = self.new_run()
         self.run_cron(live)
-        action = live.action_suggest_weights()
-        draft = self.Backtest.browse(action["res_id"])
+        manager_live = live.with_user(self.manager)
+        cron = self.env.ref("customer_tiering.ir_cron_run_backtests")
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        drafts = self.Backtest.search([("scorecard", "=", "draft")])
+        # Queued: the request returns at once, the scheduler is woken.
+        with patch.object(
+            backtest, "suggest_weights", side_effect=AssertionError("in the request")
+        ):
+            self.assertTrue(manager_live.action_suggest_weights())
+        self.assertEqual(live.suggest_state, "queued")
+        self.assertEqual(live.suggest_user_id, self.manager)
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]) - triggers
+        )
+        self.assertEqual(self.Backtest.search([("scorecard", "=", "draft")]), drafts)
+        # The form's widget is told when it is done.
+        self.env["bus.bus"].search([]).unlink()
+        self.Backtest._cron_run_backtests()
+        self.assertEqual(live.suggest_state, "done", live.suggest_error)
+        draft = live.suggested_id
+        self.assertEqual(
+            self.Backtest.search([("scorecard", "=", "draft")]) - drafts, draft
+        )
         self.assertEqual(draft.scorecard, "draft")
         self.assertEqual(draft.state, "draft")
         self.assertEqual(draft.compare_with_id, live)
         self.assertAlmostEqual(sum(draft.draft_line_ids.mapped("weight")), 100, 0)
+        self.assertIn("Weights suggested from", draft.message_ids[0].body)
+        self.assertEqual(draft.message_ids[0].author_id, self.manager.partner_id)
+        self.assertEqual(manager_live.action_open_suggested()["res_id"], draft.id)
+        self.assert_form_notified(live)
+        # Idempotent: nothing queued, nothing made again.
+        self.Backtest._cron_run_backtests()
+        self.assertEqual(
+            self.Backtest.search([("scorecard", "=", "draft")]) - drafts, draft
+        )
+        # Starting the run again drops the suggestion's state.
+        live.action_start()
+        self.assertFalse(live.suggest_state)
+
+    def test_suggestion_failure_is_stored_on_the_run(self):
+        live = self.new_run()
+        self.run_cron(live)
+        live.with_user(self.manager).action_suggest_weights()
+        drafts = self.Backtest.search([("scorecard", "=", "draft")])
+        with patch.object(
+            backtest, "suggest_weights", side_effect=ValueError("search broke")
+        ):
+            self.Backtest._cron_run_backtests()
+        self.assertEqual(live.suggest_state, "failed")
+        self.assertEqual(live.suggest_error, "search broke")
+        self.assertFalse(live.suggested_id)
+        self.assertEqual(self.Backtest.search([("scorecard", "=", "draft")]), drafts)
+        self.assertEqual(live.state, "done")  # the run itself stays done
+        # Asked again, it works.
+        live.action_suggest_weights()
+        self.assertFalse(live.suggest_error)
+        self.Backtest._cron_run_backtests()
+        self.assertEqual(live.suggest_state, "done")
+        self.assertTrue(live.suggested_id)
+
+    def test_suggestion_needs_a_finished_live_run(self):
+        run = self.new_run()
+        with self.assertRaises(UserError):
+            run.action_suggest_weights()
+        self.assertFalse(run.suggest_state)
+
+    def assert_form_notified(self, run, user=None):
+        """A bus notification to ``user`` (the run's creator) says the run
+        changed."""
+        self.env.cr.precommit.run()  # the bus records are made on commit
+        channel = ["res.partner", (user or run.create_uid).partner_id.id]
+        messages = [
+            json.loads(bus.message)
+            for bus in self.env["bus.bus"].search([])
+            if json.loads(bus.channel)[1:] == channel
+        ]
+        self.assertIn(
+            {
+                "type": "customer_tiering.backtest_changed",
+                "payload": {"id": run.id, "state": run.state},
+            },
+            messages,
+        )
+
+    def test_progress_is_sent_to_the_form(self):
+        run = self.new_run()
+        run.action_start()
+        self.env["bus.bus"].search([]).unlink()
+        self.Backtest._cron_run_backtests()
+        self.assertEqual(run.state, "done")
+        self.assert_form_notified(run)
+        # Another manager runs it again: the one who starts it is told too.
+        self.assertNotEqual(run.create_uid, self.manager)
+        run.with_user(self.manager).action_start()
+        self.assertIn(self.manager.partner_id, run.message_partner_ids)
+        self.env["bus.bus"].search([]).unlink()
+        self.Backtest._cron_run_backtests()
+        self.assert_form_notified(run, self.manager)
 
     def test_failure_is_stored_not_raised(self):
         run = self.new_run()

@@ -8,6 +8,7 @@ import re
 
 from dateutil.relativedelta import relativedelta
 
+from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import file_open
 from odoo.tools.safe_eval import datetime as safe_datetime
@@ -362,3 +363,139 @@ class TestKeyAccountsDashboard(TieringCase):
         self.env.invalidate_all()
         result = self.dashboard.with_user(self.manager).get_readonly_dashboard()
         self.assertTrue(result.get("is_sample"))
+
+
+BACKTEST_FILE = "customer_tiering/data/files/health_backtest_dashboard.json"
+
+
+@tagged("post_install", "-at_install")
+class TestHealthBacktestDashboard(TieringCase):
+    """The managers' "Health Backtests" dashboard: the latest backtest's
+    precision, recall and lead time, out of the salespeople's sight (they
+    may not read backtests)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.dashboard = cls.env.ref(
+            "customer_tiering.spreadsheet_dashboard_health_backtest"
+        )
+        cls.data = json.loads(cls.dashboard.spreadsheet_data)
+        cls.Backtest = cls.env["customer.health.backtest"]
+
+    def test_for_managers_only(self):
+        manager_group = self.env.ref("customer_tiering.group_customer_tiering_manager")
+        self.assertEqual(self.dashboard.group_ids, manager_group)
+        self.assertEqual(
+            self.dashboard.dashboard_group_id,
+            self.env.ref("spreadsheet_dashboard.spreadsheet_dashboard_group_sales"),
+        )
+        self.assertTrue(self.dashboard.is_published)
+        with file_open(BACKTEST_FILE) as f:
+            self.assertEqual(json.load(f), self.data)
+        Dashboard = self.env["spreadsheet.dashboard"]
+        key_accounts = self.env.ref(
+            "customer_tiering.spreadsheet_dashboard_key_accounts"
+        )
+        self.assertTrue(
+            self.manager.has_group("customer_tiering.group_customer_tiering_manager")
+        )
+        self.assertIn(self.dashboard, Dashboard.with_user(self.manager).search([]))
+        result = self.dashboard.with_user(self.manager).get_readonly_dashboard()
+        self.assertEqual(result["snapshot"]["lists"].keys(), self.data["lists"].keys())
+        # A salesperson: Key Accounts as before, not this one.
+        salesman_sees = Dashboard.with_user(self.salesman).search([])
+        self.assertNotIn(self.dashboard, salesman_sees)
+        self.assertIn(key_accounts, salesman_sees)
+        with self.assertRaises(AccessError):
+            self.dashboard.with_user(self.salesman).read(["name"])
+        self.assertFalse(self.dashboard.with_user(self.salesman).spreadsheet_data)
+        self.assertIn(
+            "snapshot", key_accounts.with_user(self.salesman).get_readonly_dashboard()
+        )
+        # Key Accounts reads nothing a salesperson may not.
+        self.assertNotIn("customer.health.backtest", key_accounts.spreadsheet_data)
+
+    def test_references_exist(self):
+        [spec] = self.data["lists"].values()
+        self.assertEqual(spec["model"], "customer.health.backtest")
+        Model = self.Backtest
+        for name in spec["columns"]:
+            self.assertIn(name, Model._fields)
+        for order in spec["orderBy"]:
+            self.assertTrue(Model._fields[order["name"]].store, order["name"])
+        for name in domain_fields(spec["domain"]):
+            self.assertIn(name, Model._fields)
+        cells = {sheet["name"]: sheet["cells"] for sheet in self.data["sheets"]}
+        formulas = 0
+        for sheet, sheet_cells in cells.items():
+            for ref, cell in sheet_cells.items():
+                for function, args in FORMULA.findall(cell.get("content", "")):
+                    formulas += 1
+                    values = [a.strip().strip('"') for a in args.split(",")]
+                    msg = f"{sheet}!{ref}"
+                    self.assertEqual(function, "ODOO.LIST", msg)
+                    self.assertIn(values[0], self.data["lists"], msg)
+                    self.assertIn(values[2], spec["columns"], msg)
+        self.assertGreater(formulas, 30)
+        cards = {}
+        for sheet in self.data["sheets"]:
+            for figure in sheet["figures"]:
+                if figure["data"]["type"] == "scorecard":
+                    sheet_name, ref = figure["data"]["keyValue"].split("!")
+                    cards[figure["data"]["title"]["text"]] = cells[sheet_name][ref][
+                        "content"
+                    ]
+        self.assertEqual(
+            set(cards), {"Precision (At Risk)", "Recall (At Risk)", "Lead Time (Days)"}
+        )
+        # The first row of the list: the latest backtest.
+        for title, field in (
+            ("Precision (At Risk)", "precision"),
+            ("Recall (At Risk)", "recall"),
+            ("Lead Time (Days)", "lead_time_days"),
+        ):
+            self.assertIn(f'ODOO.LIST(1,1,"{field}")', cards[title], title)
+        for menu in self.data["chartOdooMenusReferences"].values():
+            self.assertTrue(self.env.ref(menu))
+
+    def test_cards_show_the_latest_live_backtest(self):
+        """The list's first row (what the cards read), as a manager reads it:
+        the latest finished backtest of the live scorecard, as in Settings."""
+        today = self.env.company._customer_tiering_today()
+        values = {
+            "company_id": self.env.company.id,
+            "date_from": today - relativedelta(months=12),
+            "date_to": today - relativedelta(months=7),
+        }
+        live = self.Backtest.create({**values, "name": "Latest live"})
+        draft = self.Backtest.create(
+            {**values, "name": "Newer draft", "scorecard": "draft"}
+        )
+        running = self.Backtest.create({**values, "name": "Running live"})
+        live.write(
+            {"state": "done", "precision": 0.42, "recall": 0.61, "lead_time_days": 75}
+        )
+        draft.write({"state": "done", "precision": 0.9, "recall": 0.1})
+        running.write({"state": "running", "precision": 0.2})
+        [spec] = self.data["lists"].values()
+        order = ", ".join(
+            f"{o['name']} {'asc' if o['asc'] else 'desc'}" for o in spec["orderBy"]
+        )
+        rows = (
+            self.env[spec["model"]]
+            .with_user(self.manager)
+            .search_read(spec["domain"], spec["columns"], order=order, limit=1)
+        )
+        self.assertEqual(
+            (rows[0]["name"], rows[0]["precision"], rows[0]["recall"]),
+            ("Latest live", 0.42, 0.61),
+        )
+        self.assertEqual(rows[0]["lead_time_days"], 75)
+        settings = self.env["res.config.settings"].create({})
+        self.assertEqual(settings.customer_health_backtest_id, live)
+        # A salesperson may not read what the list reads.
+        with self.assertRaises(AccessError):
+            self.env[spec["model"]].with_user(self.salesman).search_read(
+                spec["domain"], spec["columns"], limit=1
+            )

@@ -1,14 +1,30 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import threading
 from datetime import timedelta
 
-from odoo import Command, fields
+import odoo
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools import SQL
 
 from ..engine import refresh
+from odoo.addons.bus.models.bus import ODOO_NOTIFY_FUNCTION, get_notify_payloads
+
+# The backtest tour logs this note when it waits for the scheduler.
+SCHEDULER_GO = "Tour: scheduler, go"
 
 
 @tagged("post_install", "-at_install")
 class TestTours(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # The modules' static paths, read once here: the browser's first
+        # parallel requests would each parse the manifests, which Python
+        # 3.11.7 fails now and then in threads ("AST constructor recursion
+        # depth mismatch", a 500 on an asset bundle).
+        odoo.http.root.statics  # noqa: B018  # pylint: disable=pointless-statement
+
     def test_manager_overrides_a_tier(self):
         partner = self.env.ref("customer_tiering.demo_partner_qinghe")
         self.assertEqual(
@@ -204,3 +220,111 @@ class TestTours(HttpCase):
                 lambda m: "was approved by Tour Sales Manager" in (m.body or "")
             ).partner_ids,
         )
+
+    def test_manager_backtests_and_applies_a_draft(self):
+        """Issue 12's acceptance: a tiering manager (not an administrator)
+        starts a backtest, waits for it on the form (no reload: the bus tells
+        the form), asks for suggested weights, compares a draft scorecard and
+        applies it."""
+        manager = new_test_user(
+            self.env,
+            login="ct_tour_backtester",
+            groups="sales_team.group_sale_manager,"
+            "customer_tiering.group_customer_tiering_manager",
+            name="Tour Backtester",
+            tz="UTC",
+        )
+        self.assertFalse(manager.has_group("base.group_system"))
+        company = self.env.company
+        Dimension = self.env["customer.health.dimension"]
+        recency = Dimension.search(
+            [("company_id", "=", company.id), ("key", "=", "recency")]
+        )
+        self.assertEqual(
+            (recency.weight, recency.good, recency.bad, recency.enabled),
+            (15, 30, 180, True),
+        )
+        others = {
+            line.key: line.weight
+            for line in Dimension.search([("company_id", "=", company.id)])
+            if line != recency
+        }
+        # The tour's notes wake the scheduler (no cursor is touched before:
+        # the test's own thread uses it until the browser runs the tour).
+        go, stop = threading.Semaphore(0), threading.Event()
+        Backtest = self.registry["customer.health.backtest"]
+        message_post = Backtest.message_post
+
+        def post_and_wake(record, *args, **kwargs):
+            message = message_post(record, *args, **kwargs)
+            if SCHEDULER_GO in str(kwargs.get("body", "")):
+                go.release()
+            return message
+
+        self.patch(Backtest, "message_post", post_and_wake)
+        scheduler = threading.Thread(target=self._scheduler, args=(go, stop))
+        scheduler.start()
+        try:
+            self.start_tour(
+                "/odoo",
+                "customer_tiering_backtest_tour",
+                login=manager.login,
+                timeout=240,  # two runs and a weight search on a shared machine
+            )
+        finally:
+            stop.set()
+            scheduler.join()
+        self.assertFalse(getattr(self, "scheduler_error", None))
+        Backtest = self.env["customer.health.backtest"]
+        live = Backtest.search([("name", "=", "Tour backtest")])
+        draft = Backtest.search([("name", "=", "Tour backtest (draft)")])
+        self.assertEqual(
+            (live.state, live.scorecard, live.create_uid), ("done", "live", manager)
+        )
+        self.assertEqual((draft.state, draft.compare_with_id), ("done", live))
+        self.assertGreater(live.evaluated_count, 0)
+        self.assertEqual(live.suggest_state, "done")
+        self.assertEqual(live.suggested_id.compare_with_id, live)
+        # Applied: the live scorecard has the draft's weight, the rest kept.
+        recency.invalidate_recordset()
+        self.assertEqual(recency.weight, 55)
+        self.assertEqual(
+            {
+                line.key: line.weight
+                for line in Dimension.search([("company_id", "=", company.id)])
+                if line != recency
+            },
+            others,
+        )
+        note = draft.message_ids.filtered(
+            lambda m: "Draft applied to the live scorecard" in (m.body or "")
+        )
+        self.assertEqual(note.author_id, manager.partner_id)
+        self.assertIn("weight 15, 100 at 30, 0 at 180 → weight 55", note.body)
+
+    def _scheduler(self, go, stop):
+        """The scheduler, in the test: one pass of the backtest cron for each
+        note the tour logs, in the test's transaction (a test cursor, taken
+        in turn with the requests), then the bus notification its commit
+        would send (a test cursor drops the post-commit hooks)."""
+        threading.current_thread().testing = True  # no commit in the cron
+        try:
+            while not stop.is_set():
+                if not go.acquire(timeout=0.3):
+                    continue
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    env["customer.health.backtest"]._cron_run_backtests()
+                    channels = list(cr.postcommit.data.get("bus.bus.channels", ()))
+                with odoo.sql_db.db_connect("postgres").cursor() as pg:
+                    for payload in get_notify_payloads(channels):
+                        pg.execute(
+                            SQL(
+                                "SELECT %s('imbus', %s)",
+                                SQL.identifier(ODOO_NOTIFY_FUNCTION),
+                                payload,
+                            )
+                        )
+        except Exception as error:  # pylint: disable=broad-except
+            self.scheduler_error = error
+            raise
