@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 from collections import defaultdict
+from itertools import chain
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -9,6 +10,7 @@ from odoo.tools import SQL, split_every
 
 from ..engine import cadence
 from .customer_touch import OUTCOMES
+from .sql_arrays import array_literal, is_plain
 
 _logger = logging.getLogger(__name__)
 
@@ -130,7 +132,13 @@ class MailActivity(models.Model):
     def _customer_insert(self, rows):
         """Insert ``rows`` ({field name: value} of stored columns, the same
         names in each) and return the new records, as ``_create`` leaves
-        them for the rest of the transaction (not in cache)."""
+        them for the rest of the transaction (not in cache).
+
+        Each column goes as one array literal (``INSERT ... SELECT FROM
+        unnest``): a VALUES list of 500 rows is ten thousand expressions
+        for PostgreSQL to parse and plan, and costs as much as the insert
+        itself.  Values that no array literal carries (JSON...) go as a
+        VALUES list."""
         names = sorted(rows[0])
         columns = [self._fields[name] for name in names]
         assert all(field.column_type for field in columns), names
@@ -147,18 +155,33 @@ class MailActivity(models.Model):
         placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
         ids = []
         for chunk in split_every(500, rows):
-            self.env.cr.execute(
-                SQL(
-                    "INSERT INTO %s (%s) VALUES %s RETURNING id",
-                    SQL.identifier(self._table),
-                    SQL(", ").join(SQL.identifier(name) for name in names),
+            values = [[column(f, row[f.name]) for row in chunk] for f in columns]
+            if all(map(is_plain, chain.from_iterable(values))):
+                source = SQL(
+                    "SELECT * FROM unnest(%s)",
                     SQL(", ").join(
                         SQL(
-                            placeholders,
-                            *(column(f, row[f.name]) for f in columns),
+                            "%s::%s[]",
+                            array_literal(column_values),
+                            # A constant: the field's own column type.
+                            SQL(field.column_type[0]),
                         )
-                        for row in chunk
+                        for field, column_values in zip(columns, values, strict=True)
                     ),
+                )
+            else:
+                source = SQL(
+                    "VALUES %s",
+                    SQL(", ").join(
+                        SQL(placeholders, *row) for row in zip(*values, strict=True)
+                    ),
+                )
+            self.env.cr.execute(
+                SQL(
+                    "INSERT INTO %s (%s) %s RETURNING id",
+                    SQL.identifier(self._table),
+                    SQL(", ").join(SQL.identifier(name) for name in names),
+                    source,
                 )
             )
             ids.extend(id_ for (id_,) in self.env.cr.fetchall())
@@ -222,12 +245,8 @@ class MailActivity(models.Model):
                        AS s(res_model, partner_id, subtype_id)
                     ON s.res_model = new.res_model AND s.partner_id = new.partner_id
                 """,
-                [row[0] for row in rows],
-                [row[1] for row in rows],
-                [row[2] for row in rows],
-                [row[0] for row in subtype_rows],
-                [row[1] for row in subtype_rows],
-                [row[2] for row in subtype_rows],
+                *(array_literal([row[i] for row in rows]) for i in range(3)),
+                *(array_literal([row[i] for row in subtype_rows]) for i in range(3)),
             )
         )
         Followers.invalidate_model()
