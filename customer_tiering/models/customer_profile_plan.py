@@ -35,6 +35,30 @@ PLAN_COLUMNS = (
     ("followups_checked_on", "date"),
 )
 
+# What the scheduler reads of the profiles and of their customers (the name
+# for the follow-ups' document name; anything else is fetched when read).
+SCHEDULER_PROFILE_FIELDS = (
+    "partner_id",
+    "company_id",
+    "tier_id",
+    "plan_id",
+    "pinned_plan_id",
+    "plan_start",
+    "followups_checked_on",
+)
+SCHEDULER_PARTNER_FIELDS = (
+    "active",
+    "commercial_partner_id",
+    "user_id",
+    "customer_expert_user_id",
+    "name",
+    "parent_id",
+    "type",
+    "is_company",
+    "company_name",
+    "commercial_company_name",
+)
+
 
 # The profile is extended per feature (tiers, health, plans) so that each file
 # stays readable; the classes are deliberately not merged.
@@ -195,6 +219,10 @@ class CustomerProfile(models.Model):
         stats = Counter()
         if not self:
             return stats
+        # Only the columns the scheduler reads, not the whole rows (a partner
+        # has about a hundred columns): one SELECT each.
+        self.fetch(SCHEDULER_PROFILE_FIELDS)
+        self.partner_id.fetch(SCHEDULER_PARTNER_FIELDS)
         company = self.company_id
         company.ensure_one()
         self._sync_plans(today)

@@ -135,40 +135,34 @@ class MailActivity(models.Model):
         them for the rest of the transaction (not in cache).
 
         Each column goes as one array literal (``INSERT ... SELECT FROM
-        unnest``): a VALUES list of 500 rows is ten thousand expressions
-        for PostgreSQL to parse and plan, and costs as much as the insert
-        itself.  Values that no array literal carries (JSON...) go as a
-        VALUES list."""
+        unnest``), or as one value when it is the same in every row (the
+        type, the note, the dates...): a VALUES list of 500 rows is ten
+        thousand expressions for PostgreSQL to parse and plan, and costs as
+        much as the insert itself.  Values that no array literal carries
+        (JSON...) go as a VALUES list."""
         names = sorted(rows[0])
         columns = [self._fields[name] for name in names]
         assert all(field.column_type for field in columns), names
         record = self.browse()
-        converted = {}
+        converted = {name: {} for name in names}
 
-        def column(field, value):
+        def column(field, chunk):
             # The same note or summary is sanitized once, not per row.
-            key = (field.name, value)
-            if key not in converted:
-                converted[key] = field.convert_to_column_insert(value, record)
-            return converted[key]
+            known = converted[field.name]
+            values = []
+            for row in chunk:
+                value = row[field.name]
+                if value not in known:
+                    known[value] = field.convert_to_column_insert(value, record)
+                values.append(known[value])
+            return values
 
         placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
         ids = []
         for chunk in split_every(500, rows):
-            values = [[column(f, row[f.name]) for row in chunk] for f in columns]
+            values = [column(field, chunk) for field in columns]
             if all(map(is_plain, chain.from_iterable(values))):
-                source = SQL(
-                    "SELECT * FROM unnest(%s)",
-                    SQL(", ").join(
-                        SQL(
-                            "%s::%s[]",
-                            array_literal(column_values),
-                            # A constant: the field's own column type.
-                            SQL(field.column_type[0]),
-                        )
-                        for field, column_values in zip(columns, values, strict=True)
-                    ),
-                )
+                source = self._customer_unnest(columns, values)
             else:
                 source = SQL(
                     "VALUES %s",
@@ -198,6 +192,36 @@ class MailActivity(models.Model):
                 self.env[inverse.model_name].invalidate_model([inverse.name])
         records._validate_fields(names)
         return records
+
+    @api.model
+    def _customer_unnest(self, columns, values):
+        """``SELECT`` of the rows of ``values`` (one list per field of
+        ``columns``): the columns that vary as array literals, the others as
+        one value each."""
+        varying = [
+            index
+            for index, column_values in enumerate(values)
+            if any(
+                value != column_values[0] or type(value) is not type(column_values[0])
+                for value in column_values
+            )
+        ] or [0]
+        # The types are the fields' own column types (constants).
+        types = [SQL(field.column_type[0]) for field in columns]
+        return SQL(
+            "SELECT %s FROM unnest(%s) AS v(%s)",
+            SQL(", ").join(
+                SQL("v.%s", SQL.identifier(field.name))
+                if index in varying
+                else SQL("%s::%s", values[index][0], types[index])
+                for index, field in enumerate(columns)
+            ),
+            SQL(", ").join(
+                SQL("%s::%s[]", array_literal(values[index]), types[index])
+                for index in varying
+            ),
+            SQL(", ").join(SQL.identifier(columns[index].name) for index in varying),
+        )
 
     def _customer_subscribe_owners(self, documents):
         """The owners follow their documents (if not yet), with the default

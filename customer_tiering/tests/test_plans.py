@@ -262,7 +262,8 @@ class TestPlans(TieringCase):
         self.assertEqual(after["planned_count"], before["planned_count"] + 2)
 
     def test_bulk_followups_store_any_text(self):
-        """The bulk INSERT sends each column as one array literal: quotes,
+        """The bulk INSERT sends each column as one array literal (or one
+        value when the same in every row): quotes,
         backslashes, braces, commas, the word NULL and line breaks in the
         customer's name, the summary or the note are stored as they are,
         an empty summary stays empty; and a value no array literal carries
@@ -290,6 +291,11 @@ class TestPlans(TieringCase):
         (created | bulk | listed).invalidate_recordset()
         self.assertEqual(created.mapped("summary"), [tricky, "NULL", False])
         self.assertEqual(created[0].res_name, tricky)
+        # a value the same in every row goes once, not as an array
+        same = Activity._customer_create_bulk([rows[0], rows[0]])
+        same.invalidate_recordset()
+        self.assertEqual(same.mapped("summary"), [tricky] * 2)
+        self.assertEqual(same.mapped("note"), created[:1].mapped("note") * 2)
         for activities in (bulk, listed):
             for field in ("summary", "note", "res_name", "user_tz", "res_model"):
                 self.assertEqual(activities.mapped(field), created.mapped(field), field)
