@@ -226,9 +226,25 @@ class CustomerMaintenancePlanLine(models.Model):
         candidates.append(("default", company.customer_plan_default_user_id.id))
         return candidates
 
-    def _activity_values(self, profile, deadline, owner, model_id=None):
+    def _activity_values(self, profile, deadline, owner, model_id=None, common=None):
         """Values of the follow-up activity of this line for ``profile``
-        (``model_id``: the id of res.partner's ir.model, if known)."""
+        (``model_id``: the id of res.partner's ir.model, if known;
+        ``common``: ``_activity_common_values`` of this line and owner, if
+        already known)."""
+        self.ensure_one()
+        if common is None:
+            common = self._activity_common_values(owner, model_id=model_id)
+        return {
+            **common,
+            "res_id": profile.partner_id.id,
+            "date_deadline": deadline,
+            "user_id": owner.user_id,
+            "customer_profile_id": profile.id,
+        }
+
+    def _activity_common_values(self, owner, model_id=None):
+        """The values of this line's follow-up activities that do not depend
+        on the customer, for ``owner`` (in the language of ``self``)."""
         self.ensure_one()
         note = Markup() if is_html_empty(self.note) else Markup(self.note)
         if owner.fallback:
@@ -242,13 +258,9 @@ class CustomerMaintenancePlanLine(models.Model):
             )
         return {
             "res_model_id": model_id or self.env["ir.model"]._get_id("res.partner"),
-            "res_id": profile.partner_id.id,
             "activity_type_id": self.activity_type_id.id,
             "summary": self.name,
             "note": note,
-            "date_deadline": deadline,
-            "user_id": owner.user_id,
             "automated": True,
             "customer_plan_line_id": self.id,
-            "customer_profile_id": profile.id,
         }

@@ -35,6 +35,30 @@ PLAN_COLUMNS = (
     ("followups_checked_on", "date"),
 )
 
+# What the scheduler reads of the profiles and of their customers (the name
+# for the follow-ups' document name; anything else is fetched when read).
+SCHEDULER_PROFILE_FIELDS = (
+    "partner_id",
+    "company_id",
+    "tier_id",
+    "plan_id",
+    "pinned_plan_id",
+    "plan_start",
+    "followups_checked_on",
+)
+SCHEDULER_PARTNER_FIELDS = (
+    "active",
+    "commercial_partner_id",
+    "user_id",
+    "customer_expert_user_id",
+    "name",
+    "parent_id",
+    "type",
+    "is_company",
+    "company_name",
+    "commercial_company_name",
+)
+
 
 # The profile is extended per feature (tiers, health, plans) so that each file
 # stays readable; the classes are deliberately not merged.
@@ -195,6 +219,10 @@ class CustomerProfile(models.Model):
         stats = Counter()
         if not self:
             return stats
+        # Only the columns the scheduler reads, not the whole rows (a partner
+        # has about a hundred columns): one SELECT each.
+        self.fetch(SCHEDULER_PROFILE_FIELDS)
+        self.partner_id.fetch(SCHEDULER_PARTNER_FIELDS)
         company = self.company_id
         company.ensure_one()
         self._sync_plans(today)
@@ -216,7 +244,12 @@ class CustomerProfile(models.Model):
         activities, emails, unowned = [], defaultdict(list), []
         next_dates = defaultdict(list)
         moved = defaultdict(list)
-        local_lines = {}  # {(line, owner user id): line in the owner's language}
+        # What is the same for every customer of a batch, read once: each
+        # line's rhythm and kind, the activity values of a line in its
+        # owner's language, today in each time zone.
+        line_info = {}  # {line: (number, unit, key_days, lead days, kind)}
+        templates = {}  # {(line, owner user id, fallback): common values}
+        local_days = {}  # {time zone: today there}
         partner_model = self.env["ir.model"]._get_id("res.partner")
         # Archived customers (or customers of an archived company) get no
         # follow-up: archiving removed theirs, and none comes back.
@@ -231,14 +264,27 @@ class CustomerProfile(models.Model):
             for line in profile.plan_id.line_ids:
                 key = (profile.id, line.id)
                 owner = owners[key]
-                local_today = today or cadence.local_date(
-                    now, owner and tz[owner.user_id]
-                )
+                if line not in line_info:
+                    line_info[line] = (
+                        line.interval_number,
+                        line.interval_unit,
+                        line.key_moment_interval_days or None,
+                        line._lead_days(),
+                        line.kind,
+                    )
+                number, unit, key_days, lead_days, kind = line_info[line]
+                if today:
+                    local_today = today
+                else:
+                    zone = owner and tz[owner.user_id]
+                    if zone not in local_days:
+                        local_days[zone] = cadence.local_date(now, zone)
+                    local_today = local_days[zone]
                 rhythm = {
                     "start": profile.plan_start or local_today,
-                    "number": line.interval_number,
-                    "unit": line.interval_unit,
-                    "key_days": line.key_moment_interval_days or None,
+                    "number": number,
+                    "unit": unit,
+                    "key_days": key_days,
                     "windows": key_moments.get(profile.id, ()),
                 }
                 if key in open_deadlines and rhythm["windows"]:
@@ -259,7 +305,7 @@ class CustomerProfile(models.Model):
                         open_deadlines[key] = deadline
                 touch = cadence.touch_to_schedule(
                     last_done=last_done.get(key),
-                    lead_days=None if key in eager else line._lead_days(),
+                    lead_days=None if key in eager else lead_days,
                     today=local_today,
                     has_open=key in open_deadlines,
                     **rhythm,
@@ -269,7 +315,7 @@ class CustomerProfile(models.Model):
                         open_deadlines.get(key)
                         or cadence.next_due(last_done=last_done.get(key), **rhythm)
                     )
-                elif line.kind == "email":
+                elif kind == "email":
                     emails[line].append((profile, touch, owner, local_today))
                     next_dates[profile.id].append(
                         cadence.next_due(last_done=local_today, **rhythm)
@@ -279,13 +325,17 @@ class CustomerProfile(models.Model):
                     next_dates[profile.id].append(touch.deadline)
                 else:
                     stats["fallback"] += owner.fallback
-                    if (line, owner.user_id) not in local_lines:
-                        local_lines[line, owner.user_id] = line.with_context(
+                    common = (line, owner.user_id, owner.fallback)
+                    if common not in templates:
+                        templates[common] = line.with_context(
                             lang=lang[owner.user_id]
-                        )
+                        )._activity_common_values(owner, model_id=partner_model)
                     activities.append(
-                        local_lines[line, owner.user_id]._activity_values(
-                            profile, touch.deadline, owner, model_id=partner_model
+                        line._activity_values(
+                            profile,
+                            touch.deadline,
+                            owner,
+                            common=templates[common],
                         )
                     )
                     next_dates[profile.id].append(touch.deadline)
@@ -518,20 +568,25 @@ class CustomerProfile(models.Model):
                     today if checked else profile.followups_checked_on or None,
                 )
             )
-        row_sql = "(" + ", ".join(["%s"] * len(PLAN_COLUMNS) + ["%s"]) + ")"
-        values = SQL(", ").join(SQL(row_sql, *row) for row in rows)
         names = [name for name, __ in PLAN_COLUMNS]
+        types = ["int4", *(ctype for __, ctype in PLAN_COLUMNS)]
+        # One array literal per column (a VALUES list costs PostgreSQL more
+        # to parse than the UPDATE itself).
+        arrays = [
+            SQL("%s::%s[]", array_literal([row[i] for row in rows]), SQL(ctype))
+            for i, ctype in enumerate(types)
+        ]
         self.env.cr.execute(
             SQL(
-                "UPDATE customer_profile AS p SET %s, %s FROM (VALUES %s) "
+                "UPDATE customer_profile AS p SET %s, %s FROM unnest(%s) "
                 "AS v(id, %s) WHERE p.id = v.id",
                 SQL(", ").join(
-                    SQL("%s = v.%s::%s", SQL.identifier(n), SQL.identifier(n), SQL(t))
-                    for n, t in PLAN_COLUMNS
+                    SQL("%s = v.%s", SQL.identifier(n), SQL.identifier(n))
+                    for n in names
                 ),
                 # A constant: the error of an earlier scheduling, now done.
                 SQL(clear_error_assignments("followups")),
-                values,
+                SQL(", ").join(arrays),
                 SQL(", ").join(SQL.identifier(n) for n in names),
             )
         )

@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 from collections import defaultdict
+from itertools import chain
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
@@ -9,6 +10,7 @@ from odoo.tools import SQL, split_every
 
 from ..engine import cadence
 from .customer_touch import OUTCOMES
+from .sql_arrays import array_literal, is_plain
 
 _logger = logging.getLogger(__name__)
 
@@ -130,35 +132,50 @@ class MailActivity(models.Model):
     def _customer_insert(self, rows):
         """Insert ``rows`` ({field name: value} of stored columns, the same
         names in each) and return the new records, as ``_create`` leaves
-        them for the rest of the transaction (not in cache)."""
+        them for the rest of the transaction (not in cache).
+
+        Each column goes as one array literal (``INSERT ... SELECT FROM
+        unnest``), or as one value when it is the same in every row (the
+        type, the note, the dates...): a VALUES list of 500 rows is ten
+        thousand expressions for PostgreSQL to parse and plan, and costs as
+        much as the insert itself.  Values that no array literal carries
+        (JSON...) go as a VALUES list."""
         names = sorted(rows[0])
         columns = [self._fields[name] for name in names]
         assert all(field.column_type for field in columns), names
         record = self.browse()
-        converted = {}
+        converted = {name: {} for name in names}
 
-        def column(field, value):
+        def column(field, chunk):
             # The same note or summary is sanitized once, not per row.
-            key = (field.name, value)
-            if key not in converted:
-                converted[key] = field.convert_to_column_insert(value, record)
-            return converted[key]
+            known = converted[field.name]
+            values = []
+            for row in chunk:
+                value = row[field.name]
+                if value not in known:
+                    known[value] = field.convert_to_column_insert(value, record)
+                values.append(known[value])
+            return values
 
         placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
         ids = []
         for chunk in split_every(500, rows):
+            values = [column(field, chunk) for field in columns]
+            if all(map(is_plain, chain.from_iterable(values))):
+                source = self._customer_unnest(columns, values)
+            else:
+                source = SQL(
+                    "VALUES %s",
+                    SQL(", ").join(
+                        SQL(placeholders, *row) for row in zip(*values, strict=True)
+                    ),
+                )
             self.env.cr.execute(
                 SQL(
-                    "INSERT INTO %s (%s) VALUES %s RETURNING id",
+                    "INSERT INTO %s (%s) %s RETURNING id",
                     SQL.identifier(self._table),
                     SQL(", ").join(SQL.identifier(name) for name in names),
-                    SQL(", ").join(
-                        SQL(
-                            placeholders,
-                            *(column(f, row[f.name]) for f in columns),
-                        )
-                        for row in chunk
-                    ),
+                    source,
                 )
             )
             ids.extend(id_ for (id_,) in self.env.cr.fetchall())
@@ -175,6 +192,36 @@ class MailActivity(models.Model):
                 self.env[inverse.model_name].invalidate_model([inverse.name])
         records._validate_fields(names)
         return records
+
+    @api.model
+    def _customer_unnest(self, columns, values):
+        """``SELECT`` of the rows of ``values`` (one list per field of
+        ``columns``): the columns that vary as array literals, the others as
+        one value each."""
+        varying = [
+            index
+            for index, column_values in enumerate(values)
+            if any(
+                value != column_values[0] or type(value) is not type(column_values[0])
+                for value in column_values
+            )
+        ] or [0]
+        # The types are the fields' own column types (constants).
+        types = [SQL(field.column_type[0]) for field in columns]
+        return SQL(
+            "SELECT %s FROM unnest(%s) AS v(%s)",
+            SQL(", ").join(
+                SQL("v.%s", SQL.identifier(field.name))
+                if index in varying
+                else SQL("%s::%s", values[index][0], types[index])
+                for index, field in enumerate(columns)
+            ),
+            SQL(", ").join(
+                SQL("%s::%s[]", array_literal(values[index]), types[index])
+                for index in varying
+            ),
+            SQL(", ").join(SQL.identifier(columns[index].name) for index in varying),
+        )
 
     def _customer_subscribe_owners(self, documents):
         """The owners follow their documents (if not yet), with the default
@@ -222,12 +269,8 @@ class MailActivity(models.Model):
                        AS s(res_model, partner_id, subtype_id)
                     ON s.res_model = new.res_model AND s.partner_id = new.partner_id
                 """,
-                [row[0] for row in rows],
-                [row[1] for row in rows],
-                [row[2] for row in rows],
-                [row[0] for row in subtype_rows],
-                [row[1] for row in subtype_rows],
-                [row[2] for row in subtype_rows],
+                *(array_literal([row[i] for row in rows]) for i in range(3)),
+                *(array_literal([row[i] for row in subtype_rows]) for i in range(3)),
             )
         )
         Followers.invalidate_model()

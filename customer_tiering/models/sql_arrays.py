@@ -48,6 +48,15 @@ def _format_of(kind):
     return format_
 
 
+def is_plain(value):
+    """Whether an array literal carries ``value`` as it is (a number, a
+    boolean, a date, a string or None; not a JSON value, nor a list)."""
+    return value is None or isinstance(value, _PLAIN)
+
+
+_PLAIN = (bool, int, float, Decimal, datetime.date, str)
+
+
 def array_literal(values):
     """``values`` (numbers, booleans, dates, strings or None) as the text of
     a PostgreSQL array, to pass as one parameter and cast in the query.

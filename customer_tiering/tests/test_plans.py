@@ -3,6 +3,7 @@ from datetime import date, timedelta
 from unittest.mock import patch
 
 from freezegun import freeze_time
+from markupsafe import Markup
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
@@ -259,6 +260,46 @@ class TestPlans(TieringCase):
         self.assertEqual(after["total_count"], before["total_count"] + 1)
         self.assertEqual(after["today_count"], before["today_count"] + 1)
         self.assertEqual(after["planned_count"], before["planned_count"] + 2)
+
+    def test_bulk_followups_store_any_text(self):
+        """The bulk INSERT sends each column as one array literal (or one
+        value when the same in every row): quotes,
+        backslashes, braces, commas, the word NULL and line breaks in the
+        customer's name, the summary or the note are stored as they are,
+        an empty summary stays empty; and a value no array literal carries
+        goes through a VALUES list with the same result."""
+        profile = self.strategic()
+        tricky = 'O\'Brien "Big" {Co}, \\ NULL\nLtd'
+        self.customer.name = tricky
+        salesman = Owner(self.salesman.id, "salesperson", False)
+        values = self.call._activity_values(profile, self.today, salesman)
+        note = Markup("<p>%s</p>") % tricky
+        rows = [
+            {**values, "summary": tricky, "note": note},
+            {**values, "summary": "NULL", "note": note},
+            {**values, "summary": False, "note": note},
+        ]
+        Activity = self.env["mail.activity"].sudo()
+        # the reference (one by one: create subscribes the owner once per call)
+        created = Activity.concat(*(Activity.create(row) for row in rows))
+        bulk = Activity._customer_create_bulk(rows)
+        with patch(
+            "odoo.addons.customer_tiering.models.mail_activity.is_plain",
+            return_value=False,
+        ):
+            listed = Activity._customer_create_bulk(rows)
+        (created | bulk | listed).invalidate_recordset()
+        self.assertEqual(created.mapped("summary"), [tricky, "NULL", False])
+        self.assertEqual(created[0].res_name, tricky)
+        # a value the same in every row goes once, not as an array
+        same = Activity._customer_create_bulk([rows[0], rows[0]])
+        same.invalidate_recordset()
+        self.assertEqual(same.mapped("summary"), [tricky] * 2)
+        self.assertEqual(same.mapped("note"), created[:1].mapped("note") * 2)
+        for activities in (bulk, listed):
+            for field in ("summary", "note", "res_name", "user_tz", "res_model"):
+                self.assertEqual(activities.mapped(field), created.mapped(field), field)
+            self.assertEqual(activities.mapped("date_deadline"), [self.today] * 3)
 
     def activity_counts(self, user):
         """The counters of ``user``'s activity menu for partners."""
