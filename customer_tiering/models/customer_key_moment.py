@@ -96,12 +96,14 @@ class CustomerKeyMoment(models.Model):
 
     def _window(self):
         """The engine's window of this moment (one being recorded is
-        recorded today), as the scheduler reads it (``create_date``, UTC)."""
+        recorded today), as the scheduler reads it: recorded on the day of
+        its ``create_date`` in the company's tiering time zone."""
         self.ensure_one()
+        company = self.company_id or self.env.company
         return cadence.key_moment_window(
             self.date,
             self.type_id.window_days,
-            recorded_on=(self.create_date or fields.Datetime.now()).date(),
+            recorded_on=company._customer_tiering_date(self.create_date),
             moment_id=self.id,
         )
 

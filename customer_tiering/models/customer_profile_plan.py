@@ -519,18 +519,22 @@ class CustomerProfile(models.Model):
     def _fetch_key_moments(self, today):
         """``{profile id: [KeyMomentWindow]}``: the windows of the customers'
         open key moments (not settled, of an active kind) that have not
-        closed yet, a day of margin for the owners' time zones.  Windows
+        closed yet, a day of margin for the owners' time zones; recorded on
+        the day of their creation in the company's tiering time zone.  Windows
         still to open count too: they bring a due date within the normal
         interval earlier (the engine decides)."""
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
                 """
-                SELECT p.id, m.id, m.date, t.window_days, m.create_date::date
+                SELECT p.id, m.id, m.date, t.window_days,
+                       (m.create_date AT TIME ZONE 'UTC' AT TIME ZONE
+                        COALESCE(c.customer_tiering_tz, 'UTC'))::date
                   FROM customer_key_moment m
                   JOIN customer_key_moment_type t ON t.id = m.type_id
                   JOIN customer_profile p
                     ON p.partner_id = m.partner_id AND p.company_id = m.company_id
+                  JOIN res_company c ON c.id = p.company_id
                  WHERE p.id = ANY(%(ids)s::int4[])
                    AND m.active AND m.done IS NOT TRUE AND t.active
                    AND m.date >= %(since)s

@@ -140,8 +140,13 @@ class ResCompany(models.Model):
     def _customer_tiering_today(self):
         """Today in this company's tiering time zone: the day every
         evaluation (nightly, order hooks, wizard, report) computes for."""
+        return self._customer_tiering_date()
+
+    def _customer_tiering_date(self, timestamp=None):
+        """The day of ``timestamp`` (a UTC datetime; default now) in this
+        company's tiering time zone."""
         return fields.Date.context_today(
-            self.with_context(tz=self._customer_tiering_tz_name())
+            self.with_context(tz=self._customer_tiering_tz_name()), timestamp
         )
 
     @api.model_create_multi

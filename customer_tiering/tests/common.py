@@ -1,5 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import os
 from datetime import datetime, time, timedelta
+from unittest.mock import patch
+
+import pytz
 
 from odoo import Command, fields
 from odoo.tests import new_test_user
@@ -17,9 +21,12 @@ class TieringCase(BaseCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # Every user of the tests works in one time zone ("today" is the
-        # same day for all of them, whatever the hour the tests run at).
-        cls.env = cls.env(context=dict(cls.env.context, tz=cls.env.user.tz or "UTC"))
+        # Every user of the tests works in the company's tiering time zone
+        # ("today" is the day the evaluations compute for, for all of them,
+        # whatever the hour the tests run at; users made with new_test_user
+        # take it from the context).
+        tz = cls.env.company._customer_tiering_tz_name()
+        cls.env = cls.env(context=dict(cls.env.context, tz=tz))
         cls.company = cls.env.company
         cls.company.write(
             {
@@ -76,12 +83,21 @@ class TieringCase(BaseCommon):
         if confirm:
             order.action_confirm()
             if days_ago:
-                # Noon of that day (in the tests' "today", the user's time
-                # zone): the figures take the order's date in UTC, and "now"
-                # minus N days would be a day off late in the evening.
+                # Noon of that day in the company's tiering time zone (the
+                # figures take the order's local day), stored in UTC: "now"
+                # minus N days would be a day off late in the evening, and
+                # noon UTC is the next day east of UTC+12.
                 day = fields.Date.context_today(order) - timedelta(days=days_ago)
-                order.date_order = datetime.combine(day, time(12))
+                order.date_order = cls.local_noon(day)
         return order
+
+    @classmethod
+    def local_noon(cls, day):
+        """Noon of ``day`` in the company's tiering time zone, as a naive UTC
+        datetime (what datetime fields store)."""
+        tz = pytz.timezone(cls.env.company._customer_tiering_tz_name())
+        noon = tz.localize(datetime.combine(day, time(12)))
+        return noon.astimezone(pytz.utc).replace(tzinfo=None)
 
     def profile(self, partner=None, company=None):
         return self.env["customer.profile"].search(
@@ -100,3 +116,18 @@ class TieringCase(BaseCommon):
         return self.env["customer.profile"]._refresh_partners(
             partner or self.customer, today=today
         )
+
+
+class CompanyDayTours:
+    """Mixin of the tour cases: the browser runs in the company's tiering
+    time zone, as the users do (their ``tz``), so that "today" in the web
+    client (``context_today()`` in the filters, the activity menu's "today"
+    and "overdue") is the day the evaluations and the scheduler compute for,
+    whatever the hour the tests run at.  Chromium takes its zone from
+    ``TZ`` when it starts; this process keeps its own (Odoo's is UTC, set
+    once with ``tzset`` at import)."""
+
+    def start_tour(self, url_path, tour_name, **kwargs):
+        zone = self.env.company._customer_tiering_tz_name()
+        with patch.dict(os.environ, {"TZ": zone}):
+            return super().start_tour(url_path, tour_name, **kwargs)

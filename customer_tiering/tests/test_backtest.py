@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import dataclasses
 import json
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import Command
@@ -80,9 +80,7 @@ class TestBacktest(HealthCase):
             [d for rows in cls.orders.values() for d, __ in rows],
             strict=True,
         ):
-            order.date_order = datetime.combine(
-                cls.today - timedelta(days=days_ago), time(12)
-            )
+            order.date_order = cls.local_noon(cls.today - timedelta(days=days_ago))
         # The foreseen churner pays late: an invoice unpaid long past due.
         move = cls.env["account.move"].create(
             {

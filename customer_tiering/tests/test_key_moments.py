@@ -5,7 +5,7 @@ from odoo import Command, fields
 from odoo.exceptions import AccessError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 
-from .common import TieringCase
+from .common import CompanyDayTours, TieringCase
 
 
 @tagged("post_install", "-at_install")
@@ -243,14 +243,15 @@ class TestKeyMoments(TieringCase):
 
 
 @tagged("post_install", "-at_install")
-class TestKeyMomentTour(HttpCase):
+class TestKeyMomentTour(CompanyDayTours, HttpCase):
     def test_salesperson_records_a_key_moment(self):
         salesperson = new_test_user(
             self.env,
             login="ct_km_tour",
             groups="sales_team.group_sale_salesman",
             name="Key Moment Salesperson",
-            tz="UTC",
+            # the company's day is the user's day, whatever the hour
+            tz=self.env.company._customer_tiering_tz_name(),
         )
         customer = self.env["res.partner"].create(
             {

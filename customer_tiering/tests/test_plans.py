@@ -196,10 +196,13 @@ class TestPlans(TieringCase):
         self.customer.message_unsubscribe(partner.ids)
         self.assertNotIn(partner, self.customer.message_partner_ids)
         before = self.activity_counts(self.salesman)
-        tomorrow = self.today + timedelta(days=1)
+        # Due for the owner (the company's day) and for mail.activity's own
+        # rule of its bus message (the UTC day), at whatever hour this runs.
+        due = min(self.today, fields.Date.today())
+        tomorrow = max(self.today, fields.Date.today()) + timedelta(days=1)
         salesman = Owner(self.salesman.id, "salesperson", False)
         values = [
-            self.call._activity_values(profile, self.today, salesman),
+            self.call._activity_values(profile, due, salesman),
             self.check_in._activity_values(profile, tomorrow, salesman),
             self.review._activity_values(
                 profile, tomorrow, Owner(self.expert.id, "expert", False)
@@ -227,9 +230,12 @@ class TestPlans(TieringCase):
             self.assertEqual(
                 activity.customer_plan_line_id.id, vals["customer_plan_line_id"]
             )
+            deadline = vals["date_deadline"]
             self.assertEqual(
                 activity.state,
-                "today" if vals["date_deadline"] == self.today else "planned",
+                "today"
+                if deadline == self.today
+                else ("overdue" if deadline < self.today else "planned"),
             )
         self.assertEqual(activities[2].user_tz, self.expert.tz)
         self.assertEqual(self.customer.activity_ids & activities, activities)
@@ -258,7 +264,10 @@ class TestPlans(TieringCase):
         # the systray counter: what is due (today or overdue)
         after = self.activity_counts(self.salesman)
         self.assertEqual(after["total_count"], before["total_count"] + 1)
-        self.assertEqual(after["today_count"], before["today_count"] + 1)
+        self.assertEqual(
+            after["today_count"] + after["overdue_count"],
+            before["today_count"] + before["overdue_count"] + 1,
+        )
         self.assertEqual(after["planned_count"], before["planned_count"] + 2)
 
     def test_bulk_followups_store_any_text(self):
@@ -307,7 +316,7 @@ class TestPlans(TieringCase):
         partner_group = next((g for g in groups if g["model"] == "res.partner"), {})
         return {
             key: partner_group.get(key, 0)
-            for key in ("total_count", "today_count", "planned_count")
+            for key in ("total_count", "today_count", "overdue_count", "planned_count")
         }
 
     def test_second_run_creates_nothing(self):

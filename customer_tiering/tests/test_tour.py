@@ -8,6 +8,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import SQL
 
 from ..engine import refresh
+from .common import CompanyDayTours
 from odoo.addons.bus.models.bus import ODOO_NOTIFY_FUNCTION, get_notify_payloads
 
 # The backtest tour logs this note when it waits for the scheduler.
@@ -15,7 +16,7 @@ SCHEDULER_GO = "Tour: scheduler, go"
 
 
 @tagged("post_install", "-at_install")
-class TestTours(HttpCase):
+class TestTours(CompanyDayTours, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -71,7 +72,8 @@ class TestTours(HttpCase):
             login="ct_tour_sales",
             groups="sales_team.group_sale_salesman",
             name="Tour Salesperson",
-            tz="UTC",
+            # the company's day is the user's day, whatever the hour
+            tz=self.env.company._customer_tiering_tz_name(),
         )
         self.env.company.customer_plan_default_user_id = self.env.ref("base.user_admin")
         customer = self.env["res.partner"].create(
@@ -93,8 +95,8 @@ class TestTours(HttpCase):
         profile = customer.customer_profile_id
         call = self.env.ref("customer_tiering.plan_strategic_call")
         self.assertEqual(profile.plan_id, call.plan_id)
-        profile._engine().plan_start = fields.Date.context_today(profile) - timedelta(
-            days=1
+        profile._engine().plan_start = (
+            self.env.company._customer_tiering_today() - timedelta(days=1)
         )
         profile._schedule_followups()
         planned = profile.followup_ids.filtered(
@@ -122,7 +124,8 @@ class TestTours(HttpCase):
             login="ct_tour_day",
             groups="sales_team.group_sale_salesman",
             name="Tour Day Salesperson",
-            tz="UTC",
+            # the company's day is the user's day, whatever the hour
+            tz=self.env.company._customer_tiering_tz_name(),
         )
         self.env.company.customer_plan_default_user_id = self.env.ref("base.user_admin")
         customer = self.env["res.partner"].create(
@@ -164,7 +167,8 @@ class TestTours(HttpCase):
             groups="sales_team.group_sale_manager,"
             "customer_tiering.group_customer_tiering_manager",
             name="Tour Sales Manager",
-            tz="UTC",
+            # the company's day is the user's day, whatever the hour
+            tz=self.env.company._customer_tiering_tz_name(),
         )
         salesperson = self.env.ref("base.user_demo")
         partner = self.env.ref("customer_tiering.demo_partner_tianfu")
@@ -232,7 +236,8 @@ class TestTours(HttpCase):
             groups="sales_team.group_sale_manager,"
             "customer_tiering.group_customer_tiering_manager",
             name="Tour Backtester",
-            tz="UTC",
+            # the company's day is the user's day, whatever the hour
+            tz=self.env.company._customer_tiering_tz_name(),
         )
         self.assertFalse(manager.has_group("base.group_system"))
         company = self.env.company
