@@ -1,9 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
+from odoo.tools import SQL
 
 from .common import CompanyDayTours, TieringCase
 
@@ -123,6 +124,30 @@ class TestKeyMoments(TieringCase):
         self.followups(profile).with_context(customer_touch_recorded=True).unlink()
         profile._schedule_followups(today=self.today)
         self.assertEqual(profile.next_touch_date, normal)
+
+    def test_recorded_on_the_companys_day(self):
+        """A moment recorded at 15:00 UTC is recorded the next day where the
+        company is (UTC+14): its window opens that day at the earliest, on
+        the form and for the scheduler alike (not on the UTC day)."""
+        self.company.customer_tiering_tz = "Pacific/Kiritimati"
+        profile, __ = self.followed()
+        moment = self.record(self.renewal, 100)
+        utc_day = fields.Date.today() - timedelta(days=1)
+        self.env.cr.execute(
+            SQL(
+                "UPDATE customer_key_moment SET create_date = %s WHERE id = %s",
+                datetime.combine(utc_day, time(15)),
+                moment.id,
+            )
+        )
+        moment.invalidate_recordset(["create_date", "rhythm_from"])
+        local_day = utc_day + timedelta(days=1)
+        self.assertEqual(
+            self.company._customer_tiering_date(moment.create_date), local_day
+        )
+        self.assertEqual(moment.rhythm_from, local_day)
+        windows = profile._fetch_key_moments(self.today)[profile.id]
+        self.assertEqual([w.opens for w in windows], [local_day])
 
     def test_recorded_from_the_form(self):
         profile, done = self.followed(last_review_days_ago=30)
