@@ -16,9 +16,11 @@ Creates, for the main company and in its currency:
 - one posted customer invoice per order older than a week (a product line
   and a receivable line with ``date_maturity`` and ``amount_residual``); most
   are paid, the recent ones and those of slow payers are open, so some are
-  overdue.  Paid invoices carry no payment entry: their receivable lines are
-  simply reconciled with a zero residual (enough for metrics, not for an
-  accounting report);
+  overdue.  A paid invoice was paid 5 to 45 days after its date (slow
+  payers: 20 to 110 days), before today: its receivable line is reconciled
+  (``account.partial.reconcile`` dated that day) with the credit line of one
+  payment entry per customer in the bank journal, so that the open amount
+  of any past day can be reconstructed, as in a real database;
 - a tiering profile per customer, and follow-ups (``customer.touch``) over
   the last year for the customers who still order, with an outcome (mostly
   positive or neutral, some negative);
@@ -59,7 +61,13 @@ from odoo import SUPERUSER_ID, api
 from odoo.modules.registry import Registry
 
 MARKER = "BENCH-"  # res_partner.ref prefix of the generated customers
-BIG_TABLES = ("sale_order", "sale_order_line", "account_move", "account_move_line")
+BIG_TABLES = (
+    "sale_order",
+    "sale_order_line",
+    "account_move",
+    "account_move_line",
+    "account_partial_reconcile",
+)
 
 
 def parse_args(argv=None):
@@ -304,6 +312,10 @@ def lookup(env, company):
         [("type", "=", "sale"), *env["account.journal"]._check_company_domain(company)],
         limit=1,
     )
+    bank = env["account.journal"].search(
+        [("type", "=", "bank"), *env["account.journal"]._check_company_domain(company)],
+        limit=1,
+    )
     receivable = (
         env["res.partner"]
         .with_company(company)
@@ -314,7 +326,7 @@ def lookup(env, company):
         product.product_tmpl_id.with_company(company)._get_product_accounts()["income"]
         or journal.default_account_id
     )
-    if not (journal and receivable and income):
+    if not (journal and bank.default_account_id and receivable and income):
         sys.exit("The company needs a chart of accounts (sale journal, accounts).")
     term = env.ref("account.account_payment_term_30days", raise_if_not_found=False)
     team = env["crm.team"].search([("company_id", "in", [company.id, False])], limit=1)
@@ -329,6 +341,8 @@ def lookup(env, company):
         "product_name": product.display_name,
         "uom_id": product.uom_id.id,
         "journal_id": journal.id,
+        "bank_journal_id": bank.id,
+        "bank_account_id": bank.default_account_id.id,
         "receivable_id": receivable.id,
         "income_id": income.id,
         "term_id": term.id if term else None,
@@ -519,7 +533,7 @@ def insert_invoices(cr, ids, so_base, sol_base):
         """
         CREATE TEMP TABLE bench_invoice ON COMMIT DROP AS
         SELECT o.rn, row_number() OVER (ORDER BY o.rn) - 1 AS irn,
-               o.partner_id, o.buyer, o.amount, o.d::date AS inv_date,
+               o.partner_id, o.buyer, o.amount, o.d::date AS inv_date, o.slow,
                row_number() OVER (PARTITION BY date_part('year', o.d)
                                   ORDER BY o.rn) AS seq,
                'INV/' || date_part('year', o.d) || '/' AS prefix,
@@ -626,13 +640,113 @@ def insert_invoices(cr, ids, so_base, sol_base):
         """,
         params,
     )
+    partial_base, n_paid = insert_payments(cr, params)
     cr.execute(
         "SELECT count(*) FILTER (WHERE NOT paid), "
         "count(*) FILTER (WHERE NOT paid AND inv_date + 30 < current_date) "
         "FROM bench_invoice"
     )
     open_count, overdue = cr.fetchone()
-    return move_base, line_base, count, open_count, overdue
+    return move_base, line_base, partial_base, count, open_count, overdue, n_paid
+
+
+def insert_payments(cr, params):
+    """The payments of the paid invoices of ``bench_invoice``: one payment
+    entry per customer in the bank journal (a receivable credit line of all
+    its payments, a bank debit line), reconciled with each paid invoice's
+    receivable line on its payment day (``max_date``)."""
+    cr.execute(
+        """
+        CREATE TEMP TABLE bench_payment ON COMMIT DROP AS
+        SELECT i.irn, i.partner_id, i.amount,
+               LEAST(i.inv_date + 5 + floor(random() * CASE WHEN i.slow THEN 90
+                                                             ELSE 40 END)::int,
+                     current_date - 1) AS pay_date
+          FROM bench_invoice i
+         WHERE i.paid
+        """
+    )
+    cr.execute(
+        """
+        CREATE TEMP TABLE bench_payer ON COMMIT DROP AS
+        SELECT row_number() OVER (ORDER BY partner_id) - 1 AS prn, partner_id,
+               SUM(amount) AS amount, MAX(pay_date) AS last_date
+          FROM bench_payment
+      GROUP BY partner_id
+        """
+    )
+    cr.execute("SELECT count(*) FROM bench_payer")
+    payers = cr.fetchone()[0]
+    cr.execute("SELECT count(*) FROM bench_payment")
+    payments = cr.fetchone()[0]
+    params = dict(
+        params,
+        pay_move_base=reserve_ids(cr, "account_move", payers),
+        pay_line_base=reserve_ids(cr, "account_move_line", 2 * payers),
+        partial_base=reserve_ids(cr, "account_partial_reconcile", payments),
+    )
+    cr.execute(
+        """
+        INSERT INTO account_move (id, name, journal_id, company_id, currency_id,
+               partner_id, commercial_partner_id, state, move_type, auto_post,
+               date, amount_total, amount_total_signed, amount_residual,
+               amount_residual_signed, is_storno, always_tax_exigible, checked,
+               posted_before, made_sequence_gap, is_manually_modified,
+               create_uid, write_uid, create_date, write_date)
+        SELECT %(pay_move_base)s + b.prn, 'BNK/BENCH/' || lpad(b.prn::text, 6, '0'),
+               %(bank_journal_id)s, %(company_id)s, %(currency_id)s, b.partner_id,
+               b.partner_id, 'posted', 'entry', 'no', b.last_date, b.amount,
+               b.amount, 0, 0, false, false, true, true, false, false,
+               %(user_id)s, %(user_id)s, b.last_date, b.last_date
+          FROM bench_payer b
+         ORDER BY b.prn
+        """,
+        params,
+    )
+    cr.execute(
+        """
+        INSERT INTO account_move_line (id, move_id, journal_id, company_id,
+               company_currency_id, sequence, account_id, currency_id, partner_id,
+               move_name, parent_state, name, display_type, date, debit, credit,
+               balance, amount_currency, tax_base_amount, amount_residual,
+               amount_residual_currency, reconciled, is_imported, tax_tag_invert,
+               is_downpayment, create_uid, write_uid, create_date, write_date)
+        SELECT %(pay_line_base)s + 2 * b.prn + k.n, %(pay_move_base)s + b.prn,
+               %(bank_journal_id)s, %(company_id)s, %(currency_id)s, 10 + k.n,
+               CASE WHEN k.n = 0 THEN %(bank_account_id)s
+                    ELSE %(receivable_id)s END,
+               %(currency_id)s, b.partner_id,
+               'BNK/BENCH/' || lpad(b.prn::text, 6, '0'), 'posted',
+               'Customer payments', 'product', b.last_date,
+               CASE WHEN k.n = 0 THEN b.amount ELSE 0 END,
+               CASE WHEN k.n = 1 THEN b.amount ELSE 0 END,
+               CASE WHEN k.n = 0 THEN b.amount ELSE -b.amount END,
+               CASE WHEN k.n = 0 THEN b.amount ELSE -b.amount END, 0, 0, 0,
+               k.n = 1, false, false, false,
+               %(user_id)s, %(user_id)s, b.last_date, b.last_date
+          FROM bench_payer b
+         CROSS JOIN (VALUES (0), (1)) AS k(n)
+         ORDER BY b.prn, k.n
+        """,
+        params,
+    )
+    cr.execute(
+        """
+        INSERT INTO account_partial_reconcile (id, debit_move_id, credit_move_id,
+               debit_currency_id, credit_currency_id, company_id, max_date, amount,
+               debit_amount_currency, credit_amount_currency, create_uid,
+               write_uid, create_date, write_date)
+        SELECT %(partial_base)s + row_number() OVER (ORDER BY p.irn) - 1,
+               %(line_base)s + 2 * p.irn + 1, %(pay_line_base)s + 2 * b.prn + 1,
+               %(currency_id)s, %(currency_id)s, %(company_id)s, p.pay_date,
+               p.amount, p.amount, p.amount, %(user_id)s, %(user_id)s,
+               p.pay_date, p.pay_date
+          FROM bench_payment p
+          JOIN bench_payer b ON b.partner_id = p.partner_id
+        """,
+        params,
+    )
+    return params["partial_base"], payments
 
 
 def insert_touches(env, cr, ids, first):
@@ -777,11 +891,16 @@ def main(argv=None):
         (
             first["account_move"],
             first["account_move_line"],
+            first["account_partial_reconcile"],
             n_invoices,
             n_open,
             n_overdue,
+            n_paid,
         ) = insert_invoices(cr, ids, first["sale_order"], first["sale_order_line"])
-        clock.step(f"{n_invoices} invoices ({n_open} open, {n_overdue} overdue)")
+        clock.step(
+            f"{n_invoices} invoices ({n_open} open, {n_overdue} overdue), "
+            f"{n_paid} payments"
+        )
         tables = [*first, "sale_order_line_invoice_rel"]
         n_touches, n_missed, touch_tables = insert_touches(env, cr, ids, first)
         tables.extend(touch_tables)
@@ -809,6 +928,7 @@ def main(argv=None):
         "invoices": n_invoices,
         "open_invoices": n_open,
         "overdue_invoices": n_overdue,
+        "payments": n_paid,
         "touches": n_touches,
         "missed_touches": n_missed,
         "churners": n_churners,
