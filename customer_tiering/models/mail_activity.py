@@ -1,16 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
 from collections import defaultdict
-from itertools import chain
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.models import LOG_ACCESS_COLUMNS
-from odoo.tools import SQL, split_every
+from odoo.tools import SQL
 
 from ..engine import cadence
 from .customer_touch import OUTCOMES
-from .sql_arrays import array_literal, is_plain
+from .sql_arrays import array_literal, insert_rows
 
 _logger = logging.getLogger(__name__)
 
@@ -119,7 +118,7 @@ class MailActivity(models.Model):
                     "date_done": False,
                 }
             )
-        activities = self._customer_insert(rows)
+        activities = insert_rows(self, rows)
         self._customer_subscribe_owners(
             {(row["res_model"], row["res_id"], row["user_id"]) for row in rows}
         )
@@ -128,100 +127,6 @@ class MailActivity(models.Model):
             {row["user_id"] for row in rows if row["date_deadline"] <= today}
         )._bus_send("mail.activity/updated", {"activity_created": True})
         return activities
-
-    def _customer_insert(self, rows):
-        """Insert ``rows`` ({field name: value} of stored columns, the same
-        names in each) and return the new records, as ``_create`` leaves
-        them for the rest of the transaction (not in cache).
-
-        Each column goes as one array literal (``INSERT ... SELECT FROM
-        unnest``), or as one value when it is the same in every row (the
-        type, the note, the dates...): a VALUES list of 500 rows is ten
-        thousand expressions for PostgreSQL to parse and plan, and costs as
-        much as the insert itself.  Values that no array literal carries
-        (JSON...) go as a VALUES list."""
-        names = sorted(rows[0])
-        columns = [self._fields[name] for name in names]
-        assert all(field.column_type for field in columns), names
-        record = self.browse()
-        converted = {name: {} for name in names}
-
-        def column(field, chunk):
-            # The same note or summary is sanitized once, not per row.
-            known = converted[field.name]
-            values = []
-            for row in chunk:
-                value = row[field.name]
-                if value not in known:
-                    known[value] = field.convert_to_column_insert(value, record)
-                values.append(known[value])
-            return values
-
-        placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
-        ids = []
-        for chunk in split_every(500, rows):
-            values = [column(field, chunk) for field in columns]
-            if all(map(is_plain, chain.from_iterable(values))):
-                source = self._customer_unnest(columns, values)
-            else:
-                source = SQL(
-                    "VALUES %s",
-                    SQL(", ").join(
-                        SQL(placeholders, *row) for row in zip(*values, strict=True)
-                    ),
-                )
-            self.env.cr.execute(
-                SQL(
-                    "INSERT INTO %s (%s) %s RETURNING id",
-                    SQL.identifier(self._table),
-                    SQL(", ").join(SQL.identifier(name) for name in names),
-                    source,
-                )
-            )
-            ids.extend(id_ for (id_,) in self.env.cr.fetchall())
-        records = self.browse(ids)
-        # What _create does after its INSERT, but the cache: other records'
-        # fields that depend on these ones, the one2many fields of their
-        # many2one fields (an activity list of the customer already read).
-        # As _create: every field is new (the stored computed fields not
-        # given are computed at the flush); those given are kept.
-        with self.env.protecting([f for f in columns if f.compute], records):
-            records.modified(self._fields, create=True)
-        for field in columns:
-            for inverse in self.pool.field_inverses[field]:
-                self.env[inverse.model_name].invalidate_model([inverse.name])
-        records._validate_fields(names)
-        return records
-
-    @api.model
-    def _customer_unnest(self, columns, values):
-        """``SELECT`` of the rows of ``values`` (one list per field of
-        ``columns``): the columns that vary as array literals, the others as
-        one value each."""
-        varying = [
-            index
-            for index, column_values in enumerate(values)
-            if any(
-                value != column_values[0] or type(value) is not type(column_values[0])
-                for value in column_values
-            )
-        ] or [0]
-        # The types are the fields' own column types (constants).
-        types = [SQL(field.column_type[0]) for field in columns]
-        return SQL(
-            "SELECT %s FROM unnest(%s) AS v(%s)",
-            SQL(", ").join(
-                SQL("v.%s", SQL.identifier(field.name))
-                if index in varying
-                else SQL("%s::%s", values[index][0], types[index])
-                for index, field in enumerate(columns)
-            ),
-            SQL(", ").join(
-                SQL("%s::%s[]", array_literal(values[index]), types[index])
-                for index in varying
-            ),
-            SQL(", ").join(SQL.identifier(columns[index].name) for index in varying),
-        )
 
     def _customer_subscribe_owners(self, documents):
         """The owners follow their documents (if not yet), with the default

@@ -293,7 +293,7 @@ class TestPlans(TieringCase):
         created = Activity.concat(*(Activity.create(row) for row in rows))
         bulk = Activity._customer_create_bulk(rows)
         with patch(
-            "odoo.addons.customer_tiering.models.mail_activity.is_plain",
+            "odoo.addons.customer_tiering.models.sql_arrays.is_plain",
             return_value=False,
         ):
             listed = Activity._customer_create_bulk(rows)
