@@ -747,6 +747,8 @@ class CustomerHealthBacktest(models.Model):
         days = self._evaluation_days()
         stored = set(self.day_ids.mapped("day"))
         histories = None
+        # What the sources read ahead for the next days (see Scope.memo).
+        memo = {}
         for day in days:
             if day in stored:
                 continue
@@ -765,7 +767,10 @@ class CustomerHealthBacktest(models.Model):
             }
             keys = [dim.key for dim in settings.scorecard]
             rows = []
-            for outcomes in Profile._outcomes_as_of(company, day, profile_of, settings):
+            ahead = [d for d in days if d > day and d not in stored]
+            for outcomes in Profile._outcomes_as_of(
+                company, day, profile_of, settings, ahead=ahead, memo=memo
+            ):
                 for o in outcomes:
                     raw = o.health_data.get("raw") or {}
                     rows.append(

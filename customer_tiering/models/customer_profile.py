@@ -466,18 +466,26 @@ class CustomerProfile(models.Model):
         return results
 
     @api.model
-    def _outcomes_as_of(self, company, as_of, profile_of, settings=None):
+    def _outcomes_as_of(
+        self, company, as_of, profile_of, settings=None, ahead=(), memo=None
+    ):
         """Gather and evaluate, writing nothing: the engine's outcomes
         (``refresh.Outcome``) of the customers of ``profile_of``
         (``{partner_id: profile_id or None}``) in ``company`` on the day
         ``as_of``, one list per batch of BATCH.  ``settings``: other rules
         than the company's (a draft scorecard, see ``refresh.Settings``).
-        No access check: callers check (``evaluate_as_of``)."""
+        ``ahead``, ``memo``: the days the caller evaluates next and a dict
+        it keeps between the days (see ``Scope``).  No access check:
+        callers check (``evaluate_as_of``)."""
         settings = settings or self._refresh_settings(company)
         items = list(profile_of.items())
         for start in range(0, len(items), BATCH):
             scope = self._gather_scope(
-                company, as_of, dict(items[start : start + BATCH])
+                company,
+                as_of,
+                dict(items[start : start + BATCH]),
+                ahead=ahead,
+                memo=memo,
             )
             yield refresh.evaluate(settings, self._gather(scope), as_of)
 

@@ -16,6 +16,7 @@ is approximated).
 
 import datetime
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -115,7 +116,11 @@ class Scope:
     ``profile_of``: ``{partner_id: profile_id or None}``.  ``past``: ``as_of``
     is before the company's today, the sources read what existed then.
     ``bounds``: the day's windows as UTC datetimes of local midnights (see
-    ``_local_day_bounds``), ``tz`` the company's tiering time zone."""
+    ``_local_day_bounds``), ``tz`` the company's tiering time zone.
+    ``ahead`` and ``memo``: a caller that evaluates several past days in
+    turn (the backtest) gives the days it evaluates next and a dict kept
+    from one day to the next; a source that reads several days at once
+    (payments) reads them ahead there."""
 
     company: object
     as_of: datetime.date
@@ -124,6 +129,8 @@ class Scope:
     windows: dict
     bounds: dict
     tz: str
+    ahead: tuple = ()
+    memo: dict | None = None
 
     @property
     def partner_ids(self):
@@ -149,7 +156,7 @@ class CustomerProfile(models.Model):
     # The step
     # ------------------------------------------------------------------
     @api.model
-    def _gather_scope(self, company, as_of, profile_of):
+    def _gather_scope(self, company, as_of, profile_of, ahead=(), memo=None):
         windows = self._metric_windows(company, as_of)
         bounds, tz = self._local_day_bounds(windows, company)
         return Scope(
@@ -160,6 +167,8 @@ class CustomerProfile(models.Model):
             windows=windows,
             bounds=bounds,
             tz=tz,
+            ahead=tuple(ahead),
+            memo=memo,
         )
 
     @api.model
@@ -595,68 +604,120 @@ class CustomerProfile(models.Model):
         deducted).  Customers without open or recent invoices are absent.
 
         On a past day an invoice's open amount is its total less the
-        payments (and credit notes) reconciled with it by then."""
-        as_of = scope.as_of
+        payments (and credit notes) reconciled with it by then.  With
+        ``scope.memo`` (a caller evaluating several days in turn: the
+        backtest) the customers are read once for ``as_of`` and every day of
+        ``scope.ahead``, what the later days need kept in the memo: the
+        reconciliations of an invoice are read once, not once per day."""
+        if not (scope.past and scope.memo is not None):
+            rows = self._payments_rows(scope, [scope.as_of], scope.partner_ids)
+            return rows.get(scope.as_of, {})
+        memo = scope.memo.setdefault("payments", {})  # {day: {partner: values}}
+        read = scope.memo.setdefault("payments_read", set())
+        for day in [day for day in memo if day < scope.as_of]:
+            del memo[day]  # evaluated: the caller goes forward in time
+        missing = [p for p in scope.partner_ids if p not in read]
+        if missing:
+            days = [scope.as_of, *(day for day in scope.ahead if day > scope.as_of)]
+            for day, rows in self._payments_rows(scope, days, missing).items():
+                memo.setdefault(day, {}).update(rows)
+            read.update(missing)
+        rows = memo.get(scope.as_of, {})
+        return {p: rows[p] for p in scope.partner_ids if p in rows}
+
+    @api.model
+    def _payments_rows(self, scope, days, partner_ids):
+        """``{day: {partner_id: values}}`` of ``_gather_payments`` for
+        ``partner_ids`` on each of ``days`` (one SQL)."""
         if scope.past:
+            # Each invoice's reconciliations (day, amount), read once for all
+            # the days; its open amount on a day is its total less those of
+            # that day or before.
+            invoices = SQL(
+                """
+                SELECT am.commercial_partner_id AS partner_id,
+                       am.invoice_date_due AS due, am.invoice_date,
+                       am.amount_total_signed AS amount, p.paid_on, p.paid
+                  FROM account_move am
+                  LEFT JOIN LATERAL (
+                        SELECT array_agg(apr.max_date) AS paid_on,
+                               array_agg(apr.amount) AS paid
+                          FROM account_move_line aml
+                          JOIN account_partial_reconcile apr
+                            ON apr.debit_move_id = aml.id
+                         WHERE aml.move_id = am.id
+                           AND aml.display_type = 'payment_term'
+                           AND apr.max_date <= %(last)s) AS p ON TRUE
+                 WHERE %(batch)s AND am.invoice_date <= %(last)s
+                """,
+                last=max(days),
+                batch=self._payments_batch(scope, partner_ids),
+            )
             residual = SQL(
                 """
-                (am.amount_total_signed - COALESCE((
-                    SELECT SUM(apr.amount)
-                      FROM account_move_line aml
-                      JOIN account_partial_reconcile apr
-                        ON apr.debit_move_id = aml.id
-                     WHERE aml.move_id = am.id
-                       AND aml.display_type = 'payment_term'
-                       AND apr.max_date <= %s), 0))
-                """,
-                as_of,
+                i.amount - COALESCE((SELECT SUM(r.amount)
+                                       FROM unnest(i.paid_on, i.paid) AS r(day, amount)
+                                      WHERE r.day <= d.day), 0)
+                """
             )
-            existed = SQL("am.invoice_date <= %s", as_of)
+            existed = SQL("i.invoice_date <= d.day")
         else:
-            residual, existed = SQL("am.amount_residual_signed"), SQL("TRUE")
+            invoices = SQL(
+                """
+                SELECT am.commercial_partner_id AS partner_id,
+                       am.invoice_date_due AS due, am.invoice_date,
+                       am.amount_residual_signed AS amount
+                  FROM account_move am
+                 WHERE %s
+                """,
+                self._payments_batch(scope, partner_ids),
+            )
+            residual, existed = SQL("i.amount"), SQL("TRUE")
         self.env.cr.execute(
             SQL(
                 """
-                SELECT d.partner_id,
-                       COALESCE(SUM(d.residual) FILTER (WHERE d.residual > 0), 0)
+                SELECT d.day, i.partner_id,
+                       COALESCE(SUM(o.residual) FILTER (WHERE o.residual > 0), 0)
                            ::float8,
-                       COALESCE(SUM(d.residual)
-                           FILTER (WHERE d.past_due AND d.residual > 0), 0)::float8,
-                       COALESCE(SUM(d.residual * (%(today)s - d.due))
-                           FILTER (WHERE d.past_due AND d.residual > 0), 0)::float8
-                  FROM (
-                        SELECT am.commercial_partner_id AS partner_id,
-                               am.invoice_date_due AS due,
-                               am.invoice_date_due < %(today)s AS past_due,
-                               am.invoice_date,
-                               %(residual)s AS residual
-                          FROM account_move am
-                         WHERE am.state = 'posted'
-                           AND am.move_type = 'out_invoice'
-                           AND am.company_id = %(company_id)s
-                           AND am.commercial_partner_id = ANY(%(partner_ids)s::int4[])
-                           AND %(existed)s
-                        OFFSET 0
-                       ) AS d
-                 WHERE d.residual > 0 OR d.invoice_date >= %(since)s
-              GROUP BY d.partner_id
+                       COALESCE(SUM(o.residual)
+                           FILTER (WHERE i.due < d.day AND o.residual > 0), 0)
+                           ::float8,
+                       COALESCE(SUM(o.residual * (d.day - i.due))
+                           FILTER (WHERE i.due < d.day AND o.residual > 0), 0)
+                           ::float8
+                  FROM (%(invoices)s OFFSET 0) AS i
+                  JOIN unnest(%(days)s::date[]) AS d(day) ON %(existed)s
+                 CROSS JOIN LATERAL (SELECT %(residual)s AS residual) AS o
+                 WHERE o.residual > 0 OR i.invoice_date >= d.day - %(history)s
+              GROUP BY d.day, i.partner_id
                 """,
-                residual=residual,
+                invoices=invoices,
+                days=array_literal(days),
                 existed=existed,
-                today=as_of,
-                company_id=scope.company.id,
-                partner_ids=array_literal(scope.partner_ids),
-                since=as_of - timedelta(days=PAYMENT_HISTORY_DAYS),
+                residual=residual,
+                history=PAYMENT_HISTORY_DAYS,
             )
         )
-        result = {}
-        for partner_id, receivable, overdue, amount_days in self.env.cr.fetchall():
-            result[partner_id] = {
+        result = defaultdict(dict)
+        for day, partner_id, receivable, overdue, amount_days in self.env.cr.fetchall():
+            result[day][partner_id] = {
                 "receivable": receivable,
                 "overdue": overdue,
                 "overdue_days": amount_days / overdue if overdue else 0.0,
             }
         return result
+
+    @api.model
+    def _payments_batch(self, scope, partner_ids):
+        """The posted customer invoices of ``partner_ids`` in the company."""
+        return SQL(
+            """
+            am.state = 'posted' AND am.move_type = 'out_invoice'
+            AND am.company_id = %s AND am.commercial_partner_id = ANY(%s::int4[])
+            """,
+            scope.company.id,
+            array_literal(partner_ids),
+        )
 
     @api.model
     def _gather_overdue_activities(self, scope):

@@ -151,6 +151,48 @@ class TestEvaluateAsOf(HealthCase):
         values, __ = self.evaluated(self.today)
         self.assertEqual(values, self.figures_of_profile())
 
+    def test_days_read_ahead_equal_each_day_read_alone(self):
+        """The backtest reads the payments of the days ahead with the first
+        (``Scope.memo``): each day then equals that day read alone, through
+        a partial payment, a second invoice and the payments that settle
+        both."""
+        start = self.today - timedelta(days=200)
+        first = self.invoice_on(1000, start, start + timedelta(days=30))
+        second = self.invoice_on(
+            500, start + timedelta(days=50), start + timedelta(days=80)
+        )
+        self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=first.ids
+        ).create(
+            {"payment_date": start + timedelta(days=60), "amount": 400}
+        )._create_payments()
+        self.assertEqual(first.payment_state, "partial")
+        self.pay(second, start + timedelta(days=100))
+        self.pay(first, start + timedelta(days=120))
+        days = [start + timedelta(days=n) for n in (10, 55, 65, 90, 110, 130, 190)]
+        Profile = self.env["customer.profile"]
+        profile_of = {self.customer.id: self.profile().id or None}
+        memo, ahead, alone = {}, [], []
+        for index, day in enumerate(days):
+            scope = Profile._gather_scope(
+                self.company, day, profile_of, ahead=days[index + 1 :], memo=memo
+            )
+            ahead.append(Profile._gather_payments(scope))
+            alone.append(
+                Profile._gather_payments(
+                    Profile._gather_scope(self.company, day, profile_of)
+                )
+            )
+        self.assertEqual(ahead, alone)
+        self.assertEqual(
+            [rows[self.customer.id]["receivable"] for rows in alone],
+            [1000, 1500, 1100, 1100, 600, 0, 0],
+        )
+        # Overdue on day 65: what is left of the first invoice, 35 days late.
+        self.assertEqual(alone[2][self.customer.id]["overdue"], 600)
+        self.assertEqual(alone[2][self.customer.id]["overdue_days"], 35)
+        self.assertEqual(set(memo["payments"]), {days[-1]}, "evaluated days dropped")
+
     def test_writes_nothing_and_evaluates_customers_without_profile(self):
         newcomer = self.env["res.partner"].create(
             {"name": "Newcomer", "is_company": True}
