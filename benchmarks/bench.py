@@ -27,6 +27,11 @@ not mix), on the main company of ``DB``:
   (``customer_tiering_skip``), alternated, each rolled back;
 - the follow-up scheduler, twice in a row, when the
   ``customer_tiering.ir_cron_schedule_followups`` cron exists;
+- a health backtest of the live scorecard over the 12 month-ends whose next
+  180 days are known, as the cron runs it (rolled back), then *Suggest
+  weights* on it and the suggested draft on the same days: the time against
+  one full refresh, precision, recall and lead time before and after
+  (``--no-backtest`` to skip);
 - with ``--small-db``, the same full refresh on a smaller database;
 - with ``--queue-job-db COPY`` (a copy of the database with queue_job and
   customer_tiering_queue_job installed: these runs COMMIT), the full refresh
@@ -61,6 +66,7 @@ TARGETS = {
     "refresh_memory_mb": 1024.0,  # peak RSS of the refresh < 1 GB
     "memory_growth": 1.3,  # peak at DB <= 1.3 x peak at the small DB
     "engine_us": 25.0,  # the pure engine's time per customer (was about 100)
+    "backtest_vs_refresh": 6.0,  # 12 month-ends <= 6 x one full refresh
 }
 
 
@@ -515,7 +521,142 @@ def measure_scheduler(env, args):
     }
 
 
+def backtest_days(env):
+    """The 12 month-ends whose next 180 days (the default churn window) are
+    known: the last one at least 180 days before today."""
+    from datetime import timedelta
+
+    from dateutil.relativedelta import relativedelta
+
+    today = env.company._customer_tiering_today()
+    last = (today - timedelta(days=180)).replace(day=1) - timedelta(days=1)
+    return last.replace(day=1) - relativedelta(months=11), last
+
+
+def time_generator(owner, name, totals, key):
+    """Time what ``owner.name`` (a generator) spends producing its items."""
+    method = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        iterator = iter(method(*args, **kwargs))
+        while True:
+            start = time.perf_counter()
+            try:
+                item = next(iterator)
+            except StopIteration:
+                totals[key] += time.perf_counter() - start
+                return
+            totals[key] += time.perf_counter() - start
+            yield item
+
+    setattr(owner, name, wrapper)
+
+
+def backtest_result(run):
+    return {
+        "state": run.state,
+        "error": run.error_message or "",
+        "precision": run.precision,
+        "recall": run.recall,
+        "precision_watch": run.precision_watch,
+        "recall_watch": run.recall_watch,
+        "lead_time_days": run.lead_time_days,
+        "never_flagged_share": run.never_flagged_share,
+        "evaluations": run.evaluated_count,
+        "churners": run.churner_count,
+        "caught": run.caught_count,
+        "weights": {
+            line.key: [line.enabled, line.weight, line.good, line.bad]
+            for line in run.draft_line_ids
+        },
+    }
+
+
+def measure_backtest(env, args):
+    """A backtest of the live scorecard over 12 month-ends, as the cron runs
+    it (commits turned into flushes, rolled back), timed by phase; then
+    *Suggest weights* on it and the suggested draft backtested on the same
+    days: precision, recall and lead time before and after."""
+    no_commit(env.cr)
+    Backtest = env["customer.health.backtest"]
+    Profile = type(env["customer.profile"])
+    phases = dict.fromkeys(("histories", "evaluate", "store_days", "finish"), 0.0)
+
+    def timed(owner, name, key):
+        method = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                phases[key] += time.perf_counter() - start
+
+        setattr(owner, name, wrapper)
+
+    timed(type(Backtest), "_histories", "histories")
+    timed(type(Backtest), "_finish", "finish")
+    timed(type(env["customer.health.backtest.day"]), "create", "store_days")
+    time_generator(Profile, "_outcomes_as_of", phases, "evaluate")
+    first, last = backtest_days(env)
+    run = Backtest.create(
+        {
+            "name": "Benchmark",
+            "company_id": env.company.id,
+            "date_from": first,
+            "date_to": last,
+        }
+    )
+    baseline = maxrss_mb()
+    queries = sql_count()
+    start = time.perf_counter()
+    run.action_start()
+    run._run_days(float("inf"), auto_commit=False)
+    env.flush_all()
+    seconds = time.perf_counter() - start
+    queries = sql_count() - queries
+    peak = maxrss_mb()
+    live = backtest_result(run)
+    live["weights"] = {
+        dim.key: [dim.enabled, dim.weight, dim.good, dim.bad]
+        for dim in run._scorecard_dimensions()
+    }
+    result = {
+        "seconds": seconds,
+        "first": first,
+        "last": last,
+        "days": run.days_total,
+        "queries": queries,
+        "phases": dict(phases),
+        "baseline_mb": baseline,
+        "peak_mb": peak,
+        "live": live,
+    }
+    if args.backtest_no_suggest:
+        env.cr.rollback()
+        return result
+    start = time.perf_counter()
+    run.action_suggest_weights()
+    run._run_suggestion(auto_commit=False)
+    suggest = time.perf_counter() - start
+    draft = run.suggested_id
+    start = time.perf_counter()
+    draft.action_start()
+    draft._run_days(float("inf"), auto_commit=False)
+    env.flush_all()
+    draft_seconds = time.perf_counter() - start
+    result.update(
+        suggest_seconds=suggest,
+        suggest_state=run.suggest_state,
+        draft_seconds=draft_seconds,
+        draft=backtest_result(draft),
+    )
+    env.cr.rollback()
+    return result
+
+
 MEASURES = {
+    "backtest": measure_backtest,
     "warmup": measure_warmup,
     "floor": measure_floor,
     "refresh": measure_refresh,
@@ -600,6 +741,7 @@ def measure(args, name, database=None):
         str(args.days_ahead),
         "--base-days",
         str(args.base_days),
+        *(["--backtest-no-suggest"] if args.backtest_no_suggest else []),
     ]
     print(f"... {name} on {database or args.database}", file=sys.stderr, flush=True)
     proc = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -867,6 +1009,23 @@ def report(args, info, res):
     else:
         row("follow-up scheduler, first run", note="not available")
         row("follow-up scheduler, second run", note="not available")
+    bt = res.get("backtest")
+    if bt:
+        phases = bt["phases"]
+        row(
+            f"**health backtest**, {bt['days']} month-ends "
+            f"({bt['first']} to {bt['last']})",
+            bt["seconds"],
+            bt["queries"],
+            f"{bt['peak_mb']:.0f} (+{bt['peak_mb'] - bt['baseline_mb']:.0f})",
+            f"{bt['live']['evaluations']} labelled evaluations; phases of the live "
+            f"run: evaluate {fmt_s(phases['evaluate'])}, store days "
+            f"{fmt_s(phases['store_days'])}, histories "
+            f"{fmt_s(phases['histories'])}, finish {fmt_s(phases['finish'])}",
+        )
+        if "draft" in bt:
+            row("Suggest weights (on the live run)", bt["suggest_seconds"])
+            row("backtest of the suggested draft, same days", bt["draft_seconds"])
     small = res.get("small")
     if small:
         row(
@@ -957,6 +1116,16 @@ def report(args, info, res):
             ratio(ref["maxrss_mb"], TARGETS["refresh_memory_mb"]),
         )
     )
+    if bt:
+        value = bt["seconds"] / ref["seconds"]
+        targets.append(
+            (
+                "health backtest, 12 month-ends / full refresh",
+                f"{value:.2f}x",
+                "<= 6x",
+                ratio(value, TARGETS["backtest_vs_refresh"]),
+            )
+        )
     if small:
         for label, big, little in (
             ("peak RSS", ref["maxrss_mb"], small["maxrss_mb"]),
@@ -981,6 +1150,20 @@ def report(args, info, res):
     print("|---|---:|---:|---|")
     for line in targets:
         print("| " + " | ".join(line) + " |")
+    if bt:
+        print(
+            "\n| scorecard | precision (at risk) | recall | precision (at risk "
+            "or watch) | recall | lead time | churners never flagged |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        runs = [("shipped", bt["live"]), ("suggested", bt.get("draft"))]
+        for label, run in (pair for pair in runs if pair[1]):
+            print(
+                f"| {label} | {run['precision']:.3f} | {run['recall']:.3f} | "
+                f"{run['precision_watch']:.3f} | {run['recall_watch']:.3f} | "
+                f"{run['lead_time_days']:.0f} days | "
+                f"{run['never_flagged_share']:.1%} |"
+            )
     failed = [line[0] for line in targets if line[3] == "FAIL"]
     print(f"\nRESULT {'FAIL: ' + ', '.join(failed) if failed else 'PASS'}")
     return not failed
@@ -1014,6 +1197,18 @@ def parse_args(argv=None):
         default=1,
         help="the measured refresh evaluates this many days after the warm-up "
         "(1: the next nightly run; 0: the same day again, nothing changes)",
+    )
+    parser.add_argument(
+        "--no-backtest",
+        action="store_true",
+        help="skip the health backtest (12 month-ends, Suggest weights, the "
+        "suggested draft)",
+    )
+    parser.add_argument(
+        "--backtest-no-suggest",
+        action="store_true",
+        help="the backtest of the live scorecard only (no Suggest weights, no "
+        "suggested draft)",
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
@@ -1062,6 +1257,8 @@ def main(argv=None):
     res["naive"] = measure(args, "naive")
     res["confirm"] = measure(args, "confirm")
     res["scheduler"] = measure(args, "scheduler")
+    if not args.no_backtest:
+        res["backtest"] = measure(args, "backtest")
     if args.small_db:
         res["small"] = measure(args, "refresh", args.small_db)
     ok = report(args, info, res)

@@ -42,12 +42,16 @@ BENCH_ROWS = (
     "action_confirm, hook bypassed: median",
     "follow-up scheduler, first run",
     "follow-up scheduler, second run",
+    "**health backtest**, 12 month-ends",
+    "Suggest weights (on the live run)",
+    "backtest of the suggested draft, same days",
     f"full refresh at {CUSTOMERS} customers",
 )
 RATIO_TARGETS = (
     "full refresh / floor",
     "naive / full refresh",
     "action_confirm median, hook / bypassed",
+    "health backtest, 12 month-ends / full refresh",
     "peak RSS, ",
     "refresh's own memory (peak - RSS before), ",
 )
@@ -236,6 +240,27 @@ def test_generator_fills_the_database(smoke_db, generated):
         lines, invoices, unbalanced, overdue = cr.fetchone()
         assert (lines, invoices, unbalanced) == (ORDERS, result["invoices"], 0)
         assert overdue == result["overdue_invoices"]
+        # Every paid invoice is paid on a day between its date and today,
+        # through reconciliations that account for its residual.
+        assert result["payments"] == result["invoices"] - result["open_invoices"]
+        cr.execute(
+            """
+            SELECT count(p.move_id),
+                   count(*) FILTER (WHERE m.amount_residual
+                                    <> m.amount_total - COALESCE(p.paid, 0)),
+                   count(*) FILTER (WHERE p.first_day < m.invoice_date
+                                       OR p.last_day >= current_date)
+              FROM account_move m
+              LEFT JOIN (SELECT l.move_id, SUM(r.amount) AS paid,
+                                MIN(r.max_date) AS first_day,
+                                MAX(r.max_date) AS last_day
+                           FROM account_partial_reconcile r
+                           JOIN account_move_line l ON l.id = r.debit_move_id
+                       GROUP BY l.move_id) p ON p.move_id = m.id
+             WHERE m.invoice_origin LIKE 'SB%%'
+            """
+        )
+        assert cr.fetchone() == (result["payments"], 0, 0)
 
 
 def test_generator_refuses_a_second_run(smoke_db, generated):
@@ -300,3 +325,9 @@ def test_bench_reports_every_row_and_ratio(smoke_db, generated):
     scheduler = next(row for row in table if row.startswith("| scheduler second"))
     assert scheduler.rstrip(" |").endswith(("PASS", "FAIL", "N/A"))
     assert re.search(r"^RESULT (PASS|FAIL: .+)$", out, re.M)
+    # precision, recall and lead time of the shipped and suggested scorecards
+    for label in ("shipped", "suggested"):
+        line = next(row for row in table if row.startswith(f"| {label} |"))
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        assert all(re.fullmatch(r"[01]\.\d{3}", c) for c in cells[1:5]), line
+        assert re.fullmatch(r"-?\d+ days", cells[5]), line
