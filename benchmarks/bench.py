@@ -284,6 +284,20 @@ FIGURES = (
 )
 
 
+def time_method(owner, name, totals, key):
+    """Add the time of each call of ``owner.name`` to ``totals[key]``."""
+    method = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            totals[key] += time.perf_counter() - start
+
+    setattr(owner, name, wrapper)
+
+
 def time_steps(env):
     """Time the three steps of the addon's refresh pipeline (its own methods,
     wrapped): ``{step: seconds}``, filled as the refresh runs."""
@@ -293,20 +307,8 @@ def time_steps(env):
     steps["customers"] = 0
     Profile = type(env["customer.profile"])
 
-    def timed(owner, name, step):
-        method = getattr(owner, name)
-
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                steps[step] += time.perf_counter() - start
-
-        setattr(owner, name, wrapper)
-
-    timed(Profile, "_gather", "gather")
-    timed(Profile, "_store", "store")
+    time_method(Profile, "_gather", steps, "gather")
+    time_method(Profile, "_store", steps, "store")
     evaluate = refresh.evaluate
 
     def counted(settings, customers, today):
@@ -582,21 +584,10 @@ def measure_backtest(env, args):
     Profile = type(env["customer.profile"])
     phases = dict.fromkeys(("histories", "evaluate", "store_days", "finish"), 0.0)
 
-    def timed(owner, name, key):
-        method = getattr(owner, name)
-
-        def wrapper(*args, **kwargs):
-            start = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                phases[key] += time.perf_counter() - start
-
-        setattr(owner, name, wrapper)
-
-    timed(type(Backtest), "_histories", "histories")
-    timed(type(Backtest), "_finish", "finish")
-    timed(type(env["customer.health.backtest.day"]), "create", "store_days")
+    time_method(type(Backtest), "_histories", phases, "histories")
+    time_method(type(Backtest), "_finish", phases, "finish")
+    Day = type(env["customer.health.backtest.day"])
+    time_method(Day, "create", phases, "store_days")
     time_generator(Profile, "_outcomes_as_of", phases, "evaluate")
     first, last = backtest_days(env)
     run = Backtest.create(
