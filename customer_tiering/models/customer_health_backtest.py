@@ -891,7 +891,9 @@ class CustomerHealthBacktest(models.Model):
         self.line_ids.unlink()
         # In bulk (tens of thousands of lines at 100,000 customers): no
         # default, compute or constraint of these fields needs the ORM's
-        # create, the log columns are given.
+        # create, the log columns are given.  No access check, as with the
+        # day records: only the run's own scheduler (or the demo data) gets
+        # here, on a run a tiering manager started.
         now = self.env.cr.now()
         log = dict.fromkeys(LOG_ACCESS_COLUMNS, self.env.uid)
         log.update(create_date=now, write_date=now)
