@@ -239,7 +239,7 @@ class CustomerProfile(models.Model):
             SQL(
                 "SELECT * FROM (%s) AS profile LEFT JOIN (%s) AS orders ON TRUE",
                 self._profile_query(scope, explain=True),
-                self._metrics_query([partner_id], company, scope.windows),
+                self._metrics_query([partner_id], company, [today]),
             )
         )
         row = self.env.cr.fetchone()
@@ -251,10 +251,38 @@ class CustomerProfile(models.Model):
         facts = evaluated_on == today and data and refresh.facts_from_explanation(data)
         if not facts:
             return None
-        orders = self._orders_rows(scope, [row[width:]] if row[width] else [])
+        fetched = [row[width:]] if row[width] else []
+        orders = self._orders_rows(scope, fetched)[today]
         scope = replace(scope, profile_of={partner_id: profile_id})
         found = [(ORDER_SOURCES[0], state), (ORDER_SOURCES[1], orders)]
         return company, today, self._gather_assemble(scope, found, {partner_id: facts})
+
+    @api.model
+    def _gather_days(self, scope, key, read):
+        """The values of source ``key`` for the customers of ``scope`` on
+        ``as_of``; ``read(scope, days, partner_ids)`` reads them for several
+        days in one SQL (``{day: {partner_id: values}}``).
+
+        Without ``scope.memo`` (the nightly refresh, ``evaluate_as_of``):
+        ``as_of`` alone.  With it (a caller evaluating several past days in
+        turn, the backtest), a customer is read once, for ``as_of`` and every
+        day of ``scope.ahead``; the later days wait in the memo, a day is
+        dropped once evaluated (the caller goes forward in time)."""
+        if scope.memo is None:
+            rows = read(scope, [scope.as_of], scope.partner_ids)
+            return rows.get(scope.as_of, {})
+        memo = scope.memo.setdefault(key, {})  # {day: {partner_id: values}}
+        read_ids = scope.memo.setdefault(f"{key}_read", set())
+        for day in [day for day in memo if day < scope.as_of]:
+            del memo[day]
+        missing = [p for p in scope.partner_ids if p not in read_ids]
+        if missing:
+            days = [scope.as_of, *(day for day in scope.ahead if day > scope.as_of)]
+            for day, rows in read(scope, days, missing).items():
+                memo.setdefault(day, {}).update(rows)
+            read_ids.update(missing)
+        rows = memo.get(scope.as_of, {})
+        return {p: rows[p] for p in scope.partner_ids if p in rows}
 
     # ------------------------------------------------------------------
     # Windows: the days the figures cover
@@ -410,16 +438,20 @@ class CustomerProfile(models.Model):
     def _gather_orders(self, scope):
         """Revenue, orders and last order date over the windows ending on
         ``as_of`` (see ``_metrics_source`` for what counts)."""
-        self.env.cr.execute(
-            self._metrics_query(scope.partner_ids, scope.company, scope.windows)
-        )
+        return self._gather_days(scope, "orders", self._orders_days)
+
+    @api.model
+    def _orders_days(self, scope, days, partner_ids):
+        """``{day: {partner_id: values}}`` of the orders source on each of
+        ``days`` (one SQL)."""
+        self.env.cr.execute(self._metrics_query(partner_ids, scope.company, days))
         return self._orders_rows(scope, self.env.cr.fetchall())
 
     @api.model
     def _orders_rows(self, scope, fetched_rows):
-        """The orders source's values of its aggregate's rows."""
-        result = {}
-        excluded_partners = []
+        """The orders source's values of its aggregate's rows, by day."""
+        result = defaultdict(dict)
+        excluded_partners = set()
         for (
             partner_id,
             revenue,
@@ -429,10 +461,11 @@ class CustomerProfile(models.Model):
             lifetime_revenue,
             last_order_date,
             excluded,
+            day,
         ) in fetched_rows:
             if excluded:
-                excluded_partners.append(partner_id)
-            result[partner_id] = {
+                excluded_partners.add(partner_id)
+            result[day][partner_id] = {
                 "revenue": revenue,
                 "revenue_prev": revenue_prev,
                 "orders": order_count,
@@ -446,7 +479,7 @@ class CustomerProfile(models.Model):
                 "customer_tiering: orders without a currency rate on or before "
                 "their date were left out of the figures of partners %s (company "
                 "%s). Set the rates and refresh.",
-                excluded_partners[:20],
+                sorted(excluded_partners)[:20],
                 scope.company.id,
             )
         return result
@@ -538,38 +571,40 @@ class CustomerProfile(models.Model):
         }
 
     @api.model
-    def _metrics_query(self, partner_ids, company, windows):
-        """One aggregate of the metrics of ``partner_ids`` over ``windows``."""
-        src = self._metrics_source(company, windows)
+    def _metrics_query(self, partner_ids, company, days):
+        """One aggregate of the metrics of ``partner_ids`` over the windows
+        ending on each of ``days``: a row per partner and day, the day last.
+        Each document is read once, whatever the number of days."""
+        windows = [self._metric_windows(company, day) for day in days]
+        src = self._metrics_source(company, windows[0])
+        bounds = [self._metrics_source(company, w)["bounds"] for w in windows]
         # Each document's values are computed once, in the subquery (OFFSET 0
         # keeps PostgreSQL from copying the expressions into every FILTER).
-        # Excluded documents count in no figure (see _metrics_source).
+        # Excluded documents count in no figure (see _metrics_source).  A
+        # document after a day counts in none of its figures: a partner
+        # without any before it has no row (the engine's zeros).
         return SQL(
             """
             SELECT d.partner_id,
                    COALESCE(SUM(d.amount) FILTER (
-                       WHERE d.valid AND d.day >= %(start)s AND d.day < %(end)s
+                       WHERE d.valid AND d.day >= w.w_start
                    ), 0)::float8 AS revenue,
                    COALESCE(SUM(d.amount) FILTER (
-                       WHERE d.valid AND d.day >= %(prev_start)s AND d.day < %(start)s
+                       WHERE d.valid AND d.day >= w.w_prev_start AND d.day < w.w_start
                    ), 0)::float8 AS revenue_prev,
                    COUNT(*) FILTER (
-                       WHERE d.valid AND d.counted
-                         AND d.day >= %(freq_start)s AND d.day < %(end)s
+                       WHERE d.valid AND d.counted AND d.day >= w.w_freq_start
                    ) AS order_count,
                    COUNT(*) FILTER (
                        WHERE d.valid AND d.counted
-                         AND d.day >= %(freq_prev_start)s AND d.day < %(freq_start)s
+                         AND d.day >= w.w_freq_prev_start AND d.day < w.w_freq_start
                    ) AS order_count_prev,
-                   COALESCE(SUM(d.amount) FILTER (
-                       WHERE d.valid AND d.day < %(end)s
-                   ), 0)::float8 AS lifetime_revenue,
-                   MAX(d.local_day) FILTER (
-                       WHERE d.valid AND d.counted AND d.day < %(end)s
-                   )::date AS last_order_date,
-                   COUNT(*) FILTER (
-                       WHERE NOT d.valid AND d.day < %(end)s
-                   ) AS excluded_order_count
+                   COALESCE(SUM(d.amount) FILTER (WHERE d.valid), 0)::float8
+                       AS lifetime_revenue,
+                   MAX(d.local_day) FILTER (WHERE d.valid AND d.counted)::date
+                       AS last_order_date,
+                   COUNT(*) FILTER (WHERE NOT d.valid) AS excluded_order_count,
+                   w.day
               FROM (
                     SELECT %(partner)s AS partner_id,
                            %(day)s AS day,
@@ -579,9 +614,17 @@ class CustomerProfile(models.Model):
                            NOT %(excluded)s AS valid
                       FROM %(rows)s
                        AND %(partner)s = ANY(%(partner_ids)s::int4[])
+                       AND %(day)s < %(last_end)s
                     OFFSET 0
                    ) AS d
-          GROUP BY d.partner_id
+              JOIN unnest(%(days)s::date[], %(ends)s::timestamp[],
+                          %(starts)s::timestamp[], %(prev_starts)s::timestamp[],
+                          %(freq_starts)s::timestamp[],
+                          %(freq_prev_starts)s::timestamp[])
+                   AS w(day, w_end, w_start, w_prev_start, w_freq_start,
+                        w_freq_prev_start)
+                ON d.day < w.w_end
+          GROUP BY w.day, d.partner_id
             """,
             partner=src["partner"],
             day=src["day"],
@@ -591,7 +634,18 @@ class CustomerProfile(models.Model):
             local_day=src.get("local_day", src["day"]),
             rows=src["rows"],
             partner_ids=array_literal(partner_ids),
-            **src["bounds"],
+            last_end=max(b["end"] for b in bounds),
+            days=array_literal(list(days)),
+            **{
+                f"{key}s": array_literal([b[key] for b in bounds])
+                for key in (
+                    "end",
+                    "start",
+                    "prev_start",
+                    "freq_start",
+                    "freq_prev_start",
+                )
+            },
         )
 
     # ------------------------------------------------------------------
@@ -609,21 +663,7 @@ class CustomerProfile(models.Model):
         backtest) the customers are read once for ``as_of`` and every day of
         ``scope.ahead``, what the later days need kept in the memo: the
         reconciliations of an invoice are read once, not once per day."""
-        if not (scope.past and scope.memo is not None):
-            rows = self._payments_rows(scope, [scope.as_of], scope.partner_ids)
-            return rows.get(scope.as_of, {})
-        memo = scope.memo.setdefault("payments", {})  # {day: {partner: values}}
-        read = scope.memo.setdefault("payments_read", set())
-        for day in [day for day in memo if day < scope.as_of]:
-            del memo[day]  # evaluated: the caller goes forward in time
-        missing = [p for p in scope.partner_ids if p not in read]
-        if missing:
-            days = [scope.as_of, *(day for day in scope.ahead if day > scope.as_of)]
-            for day, rows in self._payments_rows(scope, days, missing).items():
-                memo.setdefault(day, {}).update(rows)
-            read.update(missing)
-        rows = memo.get(scope.as_of, {})
-        return {p: rows[p] for p in scope.partner_ids if p in rows}
+        return self._gather_days(scope, "payments", self._payments_rows)
 
     @api.model
     def _payments_rows(self, scope, days, partner_ids):
@@ -637,11 +677,14 @@ class CustomerProfile(models.Model):
                 """
                 SELECT am.commercial_partner_id AS partner_id,
                        am.invoice_date_due AS due, am.invoice_date,
-                       am.amount_total_signed AS amount, p.paid_on, p.paid
+                       am.amount_total_signed AS amount, p.paid_on, p.paid,
+                       p.settled_on
                   FROM account_move am
                   LEFT JOIN LATERAL (
                         SELECT array_agg(apr.max_date) AS paid_on,
-                               array_agg(apr.amount) AS paid
+                               array_agg(apr.amount) AS paid,
+                               CASE WHEN SUM(apr.amount) >= am.amount_total_signed
+                                    THEN MAX(apr.max_date) END AS settled_on
                           FROM account_move_line aml
                           JOIN account_partial_reconcile apr
                             ON apr.debit_move_id = aml.id
@@ -653,11 +696,14 @@ class CustomerProfile(models.Model):
                 last=max(days),
                 batch=self._payments_batch(scope, partner_ids),
             )
+            # Paid in full by then: nothing left open, no need to add up.
             residual = SQL(
                 """
-                i.amount - COALESCE((SELECT SUM(r.amount)
-                                       FROM unnest(i.paid_on, i.paid) AS r(day, amount)
-                                      WHERE r.day <= d.day), 0)
+                CASE WHEN i.settled_on <= d.day THEN 0
+                     ELSE i.amount - COALESCE((
+                        SELECT SUM(r.amount)
+                          FROM unnest(i.paid_on, i.paid) AS r(day, amount)
+                         WHERE r.day <= d.day), 0) END
                 """
             )
             existed = SQL("i.invoice_date <= d.day")
@@ -676,20 +722,24 @@ class CustomerProfile(models.Model):
         self.env.cr.execute(
             SQL(
                 """
-                SELECT d.day, i.partner_id,
+                SELECT o.day, o.partner_id,
                        COALESCE(SUM(o.residual) FILTER (WHERE o.residual > 0), 0)
                            ::float8,
                        COALESCE(SUM(o.residual)
-                           FILTER (WHERE i.due < d.day AND o.residual > 0), 0)
+                           FILTER (WHERE o.due < o.day AND o.residual > 0), 0)
                            ::float8,
-                       COALESCE(SUM(o.residual * (d.day - i.due))
-                           FILTER (WHERE i.due < d.day AND o.residual > 0), 0)
+                       COALESCE(SUM(o.residual * (o.day - o.due))
+                           FILTER (WHERE o.due < o.day AND o.residual > 0), 0)
                            ::float8
-                  FROM (%(invoices)s OFFSET 0) AS i
-                  JOIN unnest(%(days)s::date[]) AS d(day) ON %(existed)s
-                 CROSS JOIN LATERAL (SELECT %(residual)s AS residual) AS o
-                 WHERE o.residual > 0 OR i.invoice_date >= d.day - %(history)s
-              GROUP BY d.day, i.partner_id
+                  FROM (
+                        SELECT d.day, i.partner_id, i.due, i.invoice_date,
+                               %(residual)s AS residual
+                          FROM (%(invoices)s OFFSET 0) AS i
+                          JOIN unnest(%(days)s::date[]) AS d(day) ON %(existed)s
+                        OFFSET 0
+                       ) AS o
+                 WHERE o.residual > 0 OR o.invoice_date >= o.day - %(history)s
+              GROUP BY o.day, o.partner_id
                 """,
                 invoices=invoices,
                 days=array_literal(days),
@@ -725,46 +775,58 @@ class CustomerProfile(models.Model):
         contacts.  On a past day: those still open now that were overdue
         then, and the plan follow-ups done since that were overdue then
         (their touches keep the deadline; other done activities keep none)."""
+        return self._gather_days(scope, "activities", self._overdue_activities_days)
+
+    @api.model
+    def _overdue_activities_days(self, scope, days, partner_ids):
+        """``{day: {partner_id: values}}`` of the activities source on each
+        of ``days`` (one SQL): an activity (or a touch done later) is read
+        once and counted on every day it was overdue."""
         done_since = SQL()
         if scope.past:
             done_since = SQL(
                 """
                 UNION ALL
-                SELECT t.partner_id
+                SELECT t.partner_id, t.deadline, t.date
                   FROM customer_touch t
                  WHERE t.company_id = %(company_id)s
                    AND t.partner_id = ANY(%(partner_ids)s::int4[])
                    AND t.automated IS NOT TRUE
-                   AND t.deadline < %(today)s AND t.date > %(today)s
+                   AND t.deadline < %(last)s AND t.date > %(first)s
                 """,
                 company_id=scope.company.id,
-                partner_ids=array_literal(scope.partner_ids),
-                today=scope.as_of,
+                partner_ids=array_literal(partner_ids),
+                first=min(days),
+                last=max(days),
             )
         self.env.cr.execute(
             SQL(
                 """
-                SELECT o.partner_id, COUNT(*) FROM (
-                    SELECT p.commercial_partner_id AS partner_id
+                SELECT d.day, o.partner_id, COUNT(*) FROM (
+                    SELECT p.commercial_partner_id AS partner_id,
+                           a.date_deadline AS deadline, NULL::date AS done
                       FROM mail_activity a
                       JOIN res_partner p ON p.id = a.res_id
                      WHERE a.res_model = 'res.partner'
                        AND a.active
-                       AND a.date_deadline < %(today)s
+                       AND a.date_deadline < %(last)s
                        AND p.commercial_partner_id = ANY(%(partner_ids)s::int4[])
                     %(done_since)s
                 ) AS o
-              GROUP BY o.partner_id
+                JOIN unnest(%(days)s::date[]) AS d(day)
+                  ON o.deadline < d.day AND (o.done IS NULL OR o.done > d.day)
+              GROUP BY d.day, o.partner_id
                 """,
-                today=scope.as_of,
-                partner_ids=array_literal(scope.partner_ids),
+                last=max(days),
+                days=array_literal(list(days)),
+                partner_ids=array_literal(partner_ids),
                 done_since=done_since,
             )
         )
-        return {
-            partner_id: {"overdue_activities": count}
-            for partner_id, count in self.env.cr.fetchall()
-        }
+        result = defaultdict(dict)
+        for day, partner_id, count in self.env.cr.fetchall():
+            result[day][partner_id] = {"overdue_activities": count}
+        return result
 
     @api.model
     def _gather_reviews(self, scope):

@@ -152,10 +152,11 @@ class TestEvaluateAsOf(HealthCase):
         self.assertEqual(values, self.figures_of_profile())
 
     def test_days_read_ahead_equal_each_day_read_alone(self):
-        """The backtest reads the payments of the days ahead with the first
-        (``Scope.memo``): each day then equals that day read alone, through
-        a partial payment, a second invoice and the payments that settle
-        both."""
+        """The backtest reads the days ahead with the first (``Scope.memo``,
+        ``_gather_days``): each day's gather then equals that day read
+        alone, through orders, a partial payment, a second invoice and the
+        payments that settle both, an activity left open and a follow-up
+        done late."""
         start = self.today - timedelta(days=200)
         first = self.invoice_on(1000, start, start + timedelta(days=30))
         second = self.invoice_on(
@@ -169,6 +170,12 @@ class TestEvaluateAsOf(HealthCase):
         self.assertEqual(first.payment_state, "partial")
         self.pay(second, start + timedelta(days=100))
         self.pay(first, start + timedelta(days=120))
+        for amount, days_ago in ((300, 195), (700, 140), (900, 75)):
+            self.make_order(self.customer, amount, days_ago=days_ago)
+        self.refresh()
+        self.activity(self.contact, -145)  # due on day 55, still open
+        late = self.touch_on(start + timedelta(days=100), "positive")
+        late.deadline = start + timedelta(days=50)  # done 50 days late
         days = [start + timedelta(days=n) for n in (10, 55, 65, 90, 110, 130, 190)]
         Profile = self.env["customer.profile"]
         profile_of = {self.customer.id: self.profile().id or None}
@@ -177,21 +184,30 @@ class TestEvaluateAsOf(HealthCase):
             scope = Profile._gather_scope(
                 self.company, day, profile_of, ahead=days[index + 1 :], memo=memo
             )
-            ahead.append(Profile._gather_payments(scope))
-            alone.append(
-                Profile._gather_payments(
-                    Profile._gather_scope(self.company, day, profile_of)
-                )
+            (customer,) = Profile._gather(scope)
+            ahead.append(customer)
+            alone.extend(
+                Profile._gather(Profile._gather_scope(self.company, day, profile_of))
             )
         self.assertEqual(ahead, alone)
+        facts = [customer.facts for customer in alone]
         self.assertEqual(
-            [rows[self.customer.id]["receivable"] for rows in alone],
-            [1000, 1500, 1100, 1100, 600, 0, 0],
+            [fact.receivable for fact in facts], [1000, 1500, 1100, 1100, 600, 0, 0]
         )
         # Overdue on day 65: what is left of the first invoice, 35 days late.
-        self.assertEqual(alone[2][self.customer.id]["overdue"], 600)
-        self.assertEqual(alone[2][self.customer.id]["overdue_days"], 35)
-        self.assertEqual(set(memo["payments"]), {days[-1]}, "evaluated days dropped")
+        self.assertEqual(facts[2].overdue, 600)
+        self.assertEqual(facts[2].overdue_days, 35)
+        self.assertEqual(
+            [fact.overdue_activities for fact in facts], [0, 1, 2, 2, 1, 1, 1]
+        )
+        self.assertEqual(
+            [fact.lifetime for fact in facts], [300, 300, 1000, 1000, 1000, 1900, 1900]
+        )
+        self.assertEqual(facts[-1].last_order_date, self.today - timedelta(days=75))
+        for source in ("payments", "orders", "activities"):
+            self.assertEqual(
+                set(memo[source]) - {days[-1]}, set(), "evaluated days dropped"
+            )
 
     def test_writes_nothing_and_evaluates_customers_without_profile(self):
         newcomer = self.env["res.partner"].create(
