@@ -120,7 +120,7 @@ class Scope:
     ``ahead`` and ``memo``: a caller that evaluates several past days in
     turn (the backtest) gives the days it evaluates next and a dict kept
     from one day to the next; a source that reads several days at once
-    (payments) reads them ahead there."""
+    (orders, payments, activities: ``_gather_days``) reads them ahead there."""
 
     company: object
     as_of: datetime.date
